@@ -1,0 +1,61 @@
+"""Tongzhou's Flask application: `create_app()` for tests and tools, `app` for `gunicorn app:app`,
+and `python app.py` to serve on $HOST:$PORT."""
+
+import sys
+
+from flask import Flask, Response
+from werkzeug.exceptions import HTTPException
+
+from bot import logs, store
+from bot.config import Config, ConfigError
+
+MAX_BODY_BYTES = 64 * 1024  # WeChat's messages are a few KB; anything near this is hostile
+
+
+def create_app(config: Config | None = None) -> Flask:
+    config = config or Config.from_env()
+    logs.setup()
+    store.connect(config.redis_url)
+
+    app = Flask(__name__)
+    app.config["TONGZHOU"] = config
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+
+    from bot import webhook
+
+    app.register_blueprint(webhook.blueprint)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        # Short plain answers: never Werkzeug's HTML page, never a stack trace.
+        return Response(error.name.lower(), status=error.code, mimetype="text/plain")
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        app.logger.exception("unhandled error")
+        return Response("internal error", status=500, mimetype="text/plain")
+
+    return app
+
+
+def _app_or_exit() -> Flask:
+    try:
+        return create_app()
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def __getattr__(name: str):
+    # `gunicorn app:app` builds the app on first access, so importing create_app has no side effects.
+    if name == "app":
+        globals()["app"] = _app_or_exit()
+        return globals()["app"]
+    raise AttributeError(name)
+
+
+if __name__ == "__main__":
+    app = _app_or_exit()
+    config = app.config["TONGZHOU"]
+    print(f"Tongzhou listening on http://{config.host}:{config.port}/wechat", flush=True)
+    app.run(host=config.host, port=config.port)

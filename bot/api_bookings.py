@@ -1,0 +1,239 @@
+"""`/api/v1`: the booking engine for the phone (staff) and web channels, as JSON.
+
+Status codes and shapes are those README documents: 201 booked; 409 slot_full (with alternatives)
+or already_booked; 422 invalid with `fields`; 400 malformed JSON; 401 missing staff token; 429 too
+many web requests. Every error body is JSON with `error` and a Chinese `message`.
+"""
+
+import re
+import time
+from datetime import date, datetime
+
+from flask import Blueprint, current_app, jsonify, request
+
+from bot import bookings, ratelimit
+from bot.auth import is_staff, staff_required
+from bot.slots import BookingRules
+from knowledge import offices as office_data
+
+blueprint = Blueprint("api_bookings", __name__, url_prefix="/api/v1")
+
+# Public (web) writes per client address; staff with a token are not limited.
+WEB_LIMIT = 10
+WEB_WINDOW_SECONDS = 60
+_PHONE = re.compile(r"\+?[\d\- ]{5,20}")
+_TIME = re.compile(r"\d{2}:\d{2}")
+
+# Engine refusals that are conflicts with the booking's state rather than bad input.
+_CONFLICTS = {
+    bookings.NOT_ACTIVE,
+    bookings.TOO_LATE,
+    bookings.WRONG_OFFICE,
+    bookings.NOT_TODAY,
+    bookings.TOO_EARLY,
+    bookings.ALREADY_CHECKED_IN,
+}
+
+
+@blueprint.get("/offices")
+def list_offices():
+    return jsonify([_office_json(o) for o in office_data.current().all()])
+
+
+@blueprint.get("/offices/<office_id>/availability")
+def availability(office_id: str):
+    office = office_data.current().get(office_id)
+    if office is None:
+        return _error(404, "not_found", "没有这个登记处")
+    day = _date(request.args.get("date", ""))
+    if day is None:
+        return _error(400, "bad_request", "date 应为 YYYY-MM-DD 格式的日期")
+    day_open = bookings.availability(office, day, now=_now(), rules=_rules())
+    body = {
+        "date": day.isoformat(),
+        "open": day_open.open,
+        "slots": [{"time": s.time, "capacity": s.capacity, "remaining": s.remaining} for s in day_open.slots],
+    }
+    if day_open.reason:
+        body["reason"] = day_open.reason
+    if day_open.peak:
+        body["peak"] = day_open.peak
+    return jsonify(body)
+
+
+@blueprint.post("/bookings")
+def create_booking():
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _error(400, "malformed", "请求体应为 JSON 对象")
+    channel = body.get("channel")
+    if channel == bookings.PHONE and not is_staff():
+        return _error(401, "unauthorized", "电话预约由工作人员代办，需要工作人员令牌")
+    if channel == bookings.WEB and not _within_web_limit():
+        return _error(429, "rate_limited", "请求过于频繁，请稍后再试")
+    fields = {}
+    if channel not in (bookings.PHONE, bookings.WEB):
+        fields["channel"] = 'channel 应为 "phone" 或 "web"'
+    office = office_data.current().get(str(body.get("office_id") or ""))
+    if office is None:
+        fields["office_id"] = "没有这个登记处"
+    day = _date(body.get("date"))
+    if day is None:
+        fields["date"] = "日期应为 YYYY-MM-DD 格式"
+    hhmm = body.get("time")
+    if not isinstance(hhmm, str) or not _TIME.fullmatch(hhmm):
+        fields["time"] = "时间应为 HH:MM 格式，如 09:00"
+    phone = body.get("phone") or ""
+    if phone and not (isinstance(phone, str) and _PHONE.fullmatch(phone)):
+        fields["phone"] = "电话号码格式不对"
+    people = body.get("applicants")
+    if not isinstance(people, list) or len(people) != 2 or not all(isinstance(p, dict) for p in people):
+        fields["applicants"] = "需要两位申请人，每位含 name 和 id_number"
+    if fields:
+        return _invalid(fields)
+    people = [{"name": str(p.get("name") or ""), "id_number": str(p.get("id_number") or "")} for p in people]
+    key = request.headers.get("Idempotency-Key", "").strip()[:100]
+    outcome = bookings.book(
+        office,
+        day,
+        hhmm,
+        people,
+        now=_now(),
+        channel=channel,
+        phone=phone,
+        idempotency_key=f"api:{key}" if key else "",
+        rules=_rules(),
+    )
+    if outcome.kind == bookings.CONFIRMED:
+        b = outcome.booking
+        return jsonify(code=b.code, office_id=b.office_id, date=b.date.isoformat(), time=b.time, status=b.status), 201
+    if outcome.kind == bookings.SLOT_FULL:
+        alternatives = [a.to_json() for a in outcome.alternatives]
+        return jsonify(error="slot_full", message=outcome.message, alternatives=alternatives), 409
+    if outcome.kind == bookings.ALREADY_BOOKED:
+        return _error(409, "already_booked", outcome.message)
+    if outcome.kind == bookings.SUSPENDED:
+        return jsonify(error="suspended", message=outcome.message, until=outcome.until.isoformat()), 403
+    return _invalid(outcome.fields, outcome.message)
+
+
+@blueprint.get("/bookings/<code>")
+def get_booking(code: str):
+    booking = bookings.get(code)
+    if booking is None:
+        return _error(404, "not_found", "没有找到这个预约，请核对确认码")
+    return jsonify(booking.to_json())
+
+
+@blueprint.post("/bookings/<code>/cancel")
+def cancel_booking(code: str):
+    staff = is_staff()
+    if not staff and not _within_web_limit():
+        return _error(429, "rate_limited", "请求过于频繁，请稍后再试")
+    outcome = bookings.cancel(code, now=_now(), by_staff=staff, rules=_rules())
+    if outcome.kind == bookings.CANCELLED:
+        return jsonify(code=outcome.booking.code, status=outcome.booking.status)
+    return _refusal(outcome)
+
+
+@blueprint.post("/bookings/<code>/checkin")
+@staff_required
+def check_in(code: str):
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _error(400, "malformed", '请求体应为 JSON 对象，如 {"office_id": "changsha-furong"}')
+    office_id = body.get("office_id")
+    if not isinstance(office_id, str) or office_data.current().get(office_id) is None:
+        return _invalid({"office_id": "没有这个登记处"})
+    outcome = bookings.check_in(code, office_id, now=_now(), rules=_rules())
+    if outcome.kind == bookings.CHECKED_IN:
+        return jsonify(code=outcome.booking.code, status=outcome.booking.status, message=outcome.message)
+    return _refusal(outcome)
+
+
+@blueprint.post("/nlu/parse")
+@staff_required
+def nlu_parse():
+    """What the chat understands from one message, for operators debugging a conversation."""
+    from bot import dates, router  # the chat's own modules; imported here so the API loads without them
+    from knowledge.normalize import compact
+
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("text"), str):
+        return _error(400, "malformed", '请求体应为 JSON 对象，如 {"text": "下周三上午在芙蓉区登记"}')
+    now = _now()
+    if body.get("now"):
+        try:
+            now = datetime.fromisoformat(body["now"])
+        except (TypeError, ValueError):
+            return _invalid({"now": "now 应为 ISO 8601 时间，如 2026-05-18T10:00:00+08:00"})
+        now = now if now.tzinfo else now.replace(tzinfo=current_app.config["TONGZHOU"].tz)
+    text = body["text"]
+    intent = next((i.name for i in router.INTENTS if i.wants(compact(text))), "handbook")
+    when = dates.parse_when(text, now)
+    entities = {}
+    if when.date:
+        entities["date"] = when.date.isoformat()
+    if when.time or when.half:
+        entities["time"] = when.time or when.half
+    found = office_data.current().find(text)
+    if len(found) == 1:
+        entities["office_id"] = found[0].id
+    elif found:
+        entities["office_ids"] = [o.id for o in found]
+    return jsonify(intent=intent, entities=entities)
+
+
+def _refusal(outcome: bookings.Outcome):
+    if outcome.kind == bookings.NOT_FOUND:
+        return _error(404, "not_found", outcome.message)
+    if outcome.kind in _CONFLICTS:
+        return _error(409, outcome.kind, outcome.message)
+    return _invalid(outcome.fields, outcome.message)
+
+
+def _office_json(office) -> dict:
+    return {
+        "id": office.id,
+        "name": office.name,
+        "city": office.city,
+        "district": office.district,
+        "lat": office.lat,
+        "lng": office.lng,
+        "hours": [list(span) for span in office.hours],
+        "slot_minutes": office.slot_minutes,
+        "capacity": office.capacity,
+        "address": office.address,
+        "phone": office.phone,
+    }
+
+
+def _within_web_limit() -> bool:
+    return ratelimit.allow(f"web:{request.remote_addr}", WEB_LIMIT, WEB_WINDOW_SECONDS, time.time())
+
+
+def _date(raw) -> date | None:
+    try:
+        return date.fromisoformat(raw) if isinstance(raw, str) and len(raw) == 10 else None
+    except ValueError:
+        return None
+
+
+def _now() -> datetime:
+    return datetime.now(current_app.config["TONGZHOU"].tz)
+
+
+def _rules() -> BookingRules:
+    """The booking rules of this app: `app.config["BOOKING_RULES"]` if set, else the environment's."""
+    rules = current_app.config.get("BOOKING_RULES")
+    if rules is None:
+        rules = current_app.config["BOOKING_RULES"] = BookingRules.from_env()
+    return rules
+
+
+def _error(status: int, error: str, message: str):
+    return jsonify(error=error, message=message), status
+
+
+def _invalid(fields: dict, message: str = "请求内容有误"):
+    return jsonify(error="invalid", message=message, fields=fields), 422

@@ -1,0 +1,713 @@
+"""The booking engine: book, cancel, reschedule, check in, close, waitlist, no-shows, in Redis.
+
+Each operation that changes places is one Lua script (bot/lua/), run with EVALSHA in one round
+trip, so capacity, the one-active-booking-per-person rule and closures are checked and written
+together: concurrent requests can never overbook or book a person twice. The calendar and window
+rules come from bot/slots.py, eligibility from bot/applicants.py; this module adds what needs the
+store. Applicants are kept only as masked names and ID numbers plus a keyed hash of the number.
+
+Every function takes `now` (an aware datetime in the service's zone) so results do not depend
+on when they run. Results are `Outcome`s; the chat and the API each put them in their own words.
+"""
+
+import json
+import logging
+import os
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
+from pathlib import Path
+
+from bot import applicants, closures, idcard, slots, store
+from bot.slots import BookingRules
+from knowledge import offices as office_data
+from knowledge.offices import Office
+
+log = logging.getLogger(__name__)
+
+# Confirmation codes: no 0/O, 1/I/L, so a code read over the phone cannot be misheard or mistyped.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_LENGTH = 6
+SPARE_CODES = 3  # fresh codes handed to a script that may book a waiting couple
+IDEMPOTENCY_SECONDS = 24 * 3600
+BATCH = 500
+DEV_PII_KEY = "tongzhou-dev-pii-key"
+
+# Statuses a booking moves through; history keeps every step.
+CONFIRMED = "confirmed"
+CANCELLED = "cancelled"
+CANCELLED_BY_OFFICE = "cancelled_by_office"
+CHECKED_IN = "checked_in"
+NO_SHOW = "no_show"
+
+STATUS_NAMES = {
+    CONFIRMED: "已预约",
+    CANCELLED: "已取消",
+    CANCELLED_BY_OFFICE: "登记处暂停登记，已取消",
+    CHECKED_IN: "已签到",
+    NO_SHOW: "未到场",
+}
+
+# Outcome kinds.
+SLOT_FULL = "slot_full"
+ALREADY_BOOKED = "already_booked"
+INVALID = "invalid"
+CLOSED = "closed"
+SUSPENDED = "suspended"
+NOT_FOUND = "not_found"
+NOT_ACTIVE = "not_active"
+TOO_LATE = "too_late"
+RESCHEDULED = "rescheduled"
+WRONG_OFFICE = "wrong_office"
+NOT_TODAY = "not_today"
+TOO_EARLY = "too_early"
+ALREADY_CHECKED_IN = "already_checked_in"
+WAITING = "waiting"
+ALREADY_WAITING = "already_waiting"
+
+# Channels; staff booking by phone is not subject to a no-show suspension.
+WECHAT = "wechat"
+WEB = "web"
+PHONE = "phone"
+CHANNELS = (WECHAT, WEB, PHONE)
+
+# Key templates (%s parts: code, office id, ISO date, ID hash, openid). Lua gets the same table.
+KEYS = {
+    "booking": "booking:%s",
+    "history": "booking:%s:history",
+    "taken": "booking:taken:%s:%s",
+    "office_day": "booking:office_day:%s:%s",
+    "day": "booking:day:%s",
+    "active": "booking:active:%s",
+    "openid": "booking:openid:%s",
+    "idem": "booking:idem:%s",
+    "waitlist": "booking:waitlist:%s:%s",
+    "waitlist_offices": "booking:waitlist_offices:%s",
+    "noshows": "booking:noshows:%s",
+    "suspended": "booking:suspended:%s",
+    "upcoming": "booking:upcoming",
+    "by_date": "booking:by_date",
+    "notices": "notices:pending",
+    "closures": closures.CLOSURE_KEY,
+    "peak": closures.PEAK_KEY,
+}
+
+# What the outbound messenger sends; the scripts fill {code}, {office}, {date}, {time}, {reason}.
+NOTICE_TEMPLATES = {
+    "waitlist_promoted": (
+        "您候补的{office}{date} {time}有了空位，已自动为您预约，确认码 {code}。"
+        "请双方携带本人身份证、佩戴口罩，到场不早于预约时间前10分钟。不能前往请回复“取消预约”。"
+    ),
+    "cancelled_by_office": (
+        "抱歉，{office}{date}因{reason}暂停登记，您的预约（确认码 {code}）已取消。{options}回复“预约”即可重新选择时间。"
+    ),
+    "waitlist_closed": (
+        "{office}{date}因{reason}暂停登记，您在这一天的候补已取消。{options}回复“预约”即可重新选择时间。"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Event:
+    at: datetime
+    event: str  # created, rescheduled, cancelled, cancelled_by_office, checked_in, no_show, anonymised
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Booking:
+    code: str
+    status: str
+    office_id: str
+    office_name: str
+    city: str
+    date: date
+    time: str
+    starts_at: datetime  # aware, UTC
+    channel: str
+    openid: str = ""
+    phone: str = ""
+    names: tuple[str, ...] = ()  # masked, e.g. 张*
+    id_numbers: tuple[str, ...] = ()  # masked, e.g. 4301**********123X
+    history: tuple[Event, ...] = ()
+
+    @property
+    def active(self) -> bool:
+        return self.status == CONFIRMED
+
+    def to_json(self) -> dict:
+        return {
+            "code": self.code,
+            "status": self.status,
+            "office_id": self.office_id,
+            "office_name": self.office_name,
+            "date": self.date.isoformat(),
+            "time": self.time,
+            "channel": self.channel,
+            "applicants": [{"name": n, "id_number": i} for n, i in zip(self.names, self.id_numbers, strict=False)],
+            "history": [{"at": e.at.isoformat(), "event": e.event, "detail": e.detail} for e in self.history],
+        }
+
+
+@dataclass(frozen=True)
+class Alternative:
+    office_id: str
+    office_name: str
+    date: date
+    time: str
+    remaining: int
+
+    def to_json(self) -> dict:
+        return {
+            "office_id": self.office_id,
+            "office_name": self.office_name,
+            "date": self.date.isoformat(),
+            "time": self.time,
+            "remaining": self.remaining,
+        }
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an engine call came to. `kind` is CONFIRMED, SLOT_FULL, ... ; `message` explains it in Chinese."""
+
+    kind: str
+    booking: Booking | None = None
+    message: str = ""
+    fields: dict[str, str] = field(default_factory=dict)  # INVALID / CLOSED: field → what is wrong
+    alternatives: tuple[Alternative, ...] = ()  # SLOT_FULL: nearest free places
+    promoted: str = ""  # code of a waiting couple booked into the place this call freed
+    until: datetime | None = None  # SUSPENDED: when booking is allowed again
+    position: int = 0  # WAITING / ALREADY_WAITING: place in the queue
+
+
+@dataclass(frozen=True)
+class Couple:
+    """Two applicants as they are stored: masked names and numbers, keyed hashes of the numbers."""
+
+    names: tuple[str, str]
+    id_numbers: tuple[str, str]
+    hashes: tuple[str, str]
+
+    @classmethod
+    def of(cls, people: Sequence[dict]) -> "Couple":
+        key = pii_key()
+        return cls(
+            tuple(mask_name(applicants.validate_name(p["name"])) for p in people),
+            tuple(idcard.mask(p["id_number"]) for p in people),
+            tuple(idcard.keyed_hash(p["id_number"], key) for p in people),
+        )
+
+    def to_fields(self) -> dict:
+        return {
+            "name1": self.names[0],
+            "id1": self.id_numbers[0],
+            "hash1": self.hashes[0],
+            "name2": self.names[1],
+            "id2": self.id_numbers[1],
+            "hash2": self.hashes[1],
+        }
+
+
+def mask_name(name: str) -> str:
+    """张*, 欧阳**: the first character only, so a reply or log never carries a full name."""
+    return name[:1] + "*" * (len(name) - 1)
+
+
+def pii_key() -> bytes:
+    """The key of the ID-number hashes (PII_KEY). Changing it forgets who holds which booking."""
+    key = os.environ.get("PII_KEY", "")
+    if not key:
+        _warn_dev_key()
+        key = DEV_PII_KEY
+    return key.encode()
+
+
+@cache
+def _warn_dev_key() -> None:
+    log.warning("PII_KEY is not set: ID numbers are hashed with the development key")
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def book(
+    office: Office,
+    day: date,
+    hhmm: str,
+    people: Sequence[dict],
+    *,
+    now: datetime,
+    channel: str = WECHAT,
+    openid: str = "",
+    phone: str = "",
+    idempotency_key: str = "",
+    rules: BookingRules | None = None,
+    registry: office_data.Registry | None = None,
+) -> Outcome:
+    """Book `hhmm` on `day` at `office` for two applicants ({"name", "id_number"} each).
+
+    `idempotency_key` (the API's Idempotency-Key, the chat's MsgId; scope it by channel) makes a
+    retried request return the first booking. `registry` supplies same-city alternatives.
+    """
+    rules = rules or BookingRules()
+    refusal = _slot_refusal(office, day, hhmm, now, rules)
+    if refusal:
+        return refusal
+    errors = applicants.check_couple(list(people), day)
+    if errors:
+        return Outcome(INVALID, message="；".join(errors.values()), fields=errors)
+    couple = Couple.of(people)
+    start = slots.slot_start(day, hhmm, now)
+    for _ in range(5):
+        code = new_code()
+        record = {
+            "code": code,
+            "channel": channel,
+            "openid": openid,
+            "phone": phone,
+            **_place(office, day, hhmm, start),
+            **couple.to_fields(),
+        }
+        result = _run(
+            "book",
+            json.dumps(record, ensure_ascii=False),
+            _ts(now),
+            slots.capacity(office, day, rules),
+            idempotency_key,
+            IDEMPOTENCY_SECONDS,
+            int(channel != PHONE),
+        )
+        kind = result[0]
+        if kind == "code_taken":
+            continue
+        if kind in (CONFIRMED, "duplicate"):
+            return Outcome(CONFIRMED, get(result[1]))
+        if kind == SLOT_FULL:
+            return Outcome(
+                SLOT_FULL,
+                message=f"{office.name}{_cn(day)} {hhmm}已约满",
+                alternatives=alternatives(office, day, hhmm, now=now, rules=rules, registry=registry),
+            )
+        return _refused(kind, result[1:], now)
+    raise RuntimeError("could not find an unused confirmation code")
+
+
+def cancel(code: str, *, now: datetime, openid: str = "", by_staff: bool = False, rules: BookingRules | None = None):
+    """Cancel a confirmed booking (the record stays, status cancelled) and give its place to the waitlist.
+
+    `openid` set: only that user's booking is found. Citizens cannot cancel within the cutoff; staff can.
+    """
+    rules = rules or BookingRules()
+    cutoff = -1 if by_staff else rules.cancel_cutoff_minutes * 60
+    detail = "staff" if by_staff else "citizen"
+    result = _run(
+        "cancel", _code(code), _ts(now), cutoff, openid, _spares(), NOTICE_TEMPLATES["waitlist_promoted"], detail
+    )
+    if result[0] == CANCELLED:
+        return Outcome(CANCELLED, get(_code(code)), message="预约已取消", promoted=result[1])
+    return _refused(result[0], result[1:], now, rules)
+
+
+def reschedule(
+    code: str,
+    office: Office,
+    day: date,
+    hhmm: str,
+    *,
+    now: datetime,
+    openid: str = "",
+    by_staff: bool = False,
+    rules: BookingRules | None = None,
+    registry: office_data.Registry | None = None,
+) -> Outcome:
+    """Move a booking to another slot, keeping its code. The new place is taken before the old is freed;
+    if the new slot is full or closed nothing changes."""
+    rules = rules or BookingRules()
+    refusal = _slot_refusal(office, day, hhmm, now, rules)
+    if refusal:
+        return refusal
+    result = _run(
+        "reschedule",
+        _code(code),
+        _ts(now),
+        -1 if by_staff else rules.cancel_cutoff_minutes * 60,
+        openid,
+        slots.capacity(office, day, rules),
+        json.dumps(_place(office, day, hhmm, slots.slot_start(day, hhmm, now)), ensure_ascii=False),
+        _spares(),
+        NOTICE_TEMPLATES["waitlist_promoted"],
+    )
+    kind = result[0]
+    if kind == RESCHEDULED:
+        return Outcome(RESCHEDULED, get(_code(code)), message="已改约", promoted=result[1])
+    if kind == "same_slot":
+        return Outcome(INVALID, message="新时段和原来的相同", fields={"time": "新时段和原来的相同"})
+    if kind == SLOT_FULL:
+        return Outcome(
+            SLOT_FULL,
+            message=f"{office.name}{_cn(day)} {hhmm}已约满，原预约保持不变",
+            alternatives=alternatives(office, day, hhmm, now=now, rules=rules, registry=registry),
+        )
+    return _refused(kind, result[1:], now, rules)
+
+
+def check_in(code: str, office_id: str, *, now: datetime, rules: BookingRules | None = None) -> Outcome:
+    """Check the couple in at `office_id` (QR scene or staff entering the code): today's booking only."""
+    rules = rules or BookingRules()
+    result = _run(
+        "checkin",
+        _code(code),
+        office_id,
+        now.date().isoformat(),
+        _ts(now),
+        rules.checkin_opens_minutes * 60,
+        rules.no_show_grace_minutes * 60,
+    )
+    kind, rest = result[0], result[1:]
+    if kind == CHECKED_IN:
+        return Outcome(CHECKED_IN, get(_code(code)), message="签到成功，请按工作人员指引办理登记")
+    if kind == ALREADY_CHECKED_IN:
+        return Outcome(kind, get(_code(code)), message=f"这对新人已于 {_hm(rest[0], now)} 签到")
+    if kind == WRONG_OFFICE:
+        return Outcome(kind, message=f"这个预约在{rest[0]}，不是本登记处")
+    if kind == NOT_TODAY:
+        booked = date.fromisoformat(rest[0])
+        when = "已过期" if booked < now.date() else "还没到"
+        return Outcome(kind, message=f"这个预约是{_cn(booked)}的，{when}，只能在预约当天签到")
+    if kind == TOO_EARLY:
+        return Outcome(kind, message=f"还没到签到时间，请于 {_hm(rest[0], now)} 以后签到")
+    if kind == TOO_LATE:
+        return Outcome(kind, message=f"已超过预约时段（{_hm(rest[0], now)}）的签到时间，请咨询现场工作人员或重新预约")
+    return _refused(kind, rest, now, rules)
+
+
+def close(
+    day: date,
+    reason: str,
+    *,
+    now: datetime,
+    office: Office | None = None,
+    rules: BookingRules | None = None,
+) -> tuple[int, int]:
+    """Staff close one office (or, office None, the whole province) on `day`: one atomic script writes
+    the closure, cancels every confirmed booking (status cancelled_by_office, kept in history), drops
+    the waitlist, and queues a notice with rebooking options. Returns (bookings cancelled, waiting dropped)."""
+    rules = rules or BookingRules()
+    options = _rebooking_options(day, now, rules)
+    templates = (
+        NOTICE_TEMPLATES["cancelled_by_office"].replace("{options}", options),
+        NOTICE_TEMPLATES["waitlist_closed"].replace("{options}", options),
+    )
+    office_id = office.id if office else closures.PROVINCE
+    cancelled, dropped = _run("close", day.isoformat(), office_id, reason, _ts(now), *templates)
+    log.info("closed %s on %s (%s): %s cancelled, %s waiting dropped", office_id, day, reason, cancelled, dropped)
+    return int(cancelled), int(dropped)
+
+
+def join_waitlist(
+    office: Office,
+    day: date,
+    people: Sequence[dict],
+    *,
+    now: datetime,
+    half: str = "",
+    channel: str = WECHAT,
+    openid: str = "",
+    phone: str = "",
+    rules: BookingRules | None = None,
+) -> Outcome:
+    """Queue a couple for any slot (or the 上午/下午 `half`) of `office` on `day`; a freed place books them."""
+    rules = rules or BookingRules()
+    refusal = _day_refusal(office, day, now, rules)
+    if refusal:
+        return refusal
+    errors = applicants.check_couple(list(people), day)
+    if errors:
+        return Outcome(INVALID, message="；".join(errors.values()), fields=errors)
+    entry = {
+        "channel": channel,
+        "openid": openid,
+        "phone": phone,
+        "office_name": office.name,
+        "times": list(slots.times_in_half_day(office, half)) if half else [],
+        "joined_at": _ts(now),
+        **Couple.of(people).to_fields(),
+    }
+    end_of_day = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=now.tzinfo)
+    result = _run(
+        "waitlist",
+        office.id,
+        day.isoformat(),
+        json.dumps(entry, ensure_ascii=False),
+        int((end_of_day - now).total_seconds()),
+        int(channel != PHONE),
+        _ts(now),
+    )
+    kind, rest = result[0], result[1:]
+    if kind == WAITING:
+        message = f"已加入候补，您排第{rest[0]}位；有空位会自动为您预约并通知您"
+        return Outcome(WAITING, message=message, position=int(rest[0]))
+    if kind == ALREADY_WAITING:
+        return Outcome(kind, message=f"您已在这一天的候补中，排第{rest[0]}位", position=int(rest[0]))
+    return _refused(kind, rest, now, rules)
+
+
+def mark_no_shows(now: datetime, rules: BookingRules | None = None) -> tuple[int, int]:
+    """Confirmed bookings whose slot start + grace has passed become no-shows; a person reaching the
+    limit within the lookback is suspended from chat and web booking. Returns (marked, suspensions)."""
+    rules = rules or BookingRules()
+    marked, suspended = _run(
+        "no_show",
+        _ts(now),
+        rules.no_show_grace_minutes * 60,
+        rules.no_show_limit,
+        rules.no_show_lookback_days * 86400,
+        rules.suspension_days * 86400,
+        BATCH,
+    )
+    return int(marked), int(suspended)
+
+
+def anonymise_expired(now: datetime, rules: BookingRules | None = None) -> int:
+    """Remove names, masked numbers, hashes and phone from bookings older than the retention period."""
+    rules = rules or BookingRules()
+    before = now - timedelta(days=rules.pii_retention_days)
+    return int(_run("anonymise", _ts(before), BATCH, _ts(now)))
+
+
+def get(code: str) -> Booking | None:
+    code = _code(code)
+    pipe = store.client().pipeline(transaction=False)
+    pipe.hgetall(_key("booking", code))
+    pipe.lrange(_key("history", code), 0, -1)
+    raw, history = pipe.execute()
+    return _booking(raw, history) if raw else None
+
+
+def active_for_openid(openid: str) -> list[Booking]:
+    codes = store.client().smembers(_key("openid", openid))
+    return sorted((b for b in map(get, codes) if b and b.active), key=lambda b: b.starts_at)
+
+
+def active_for_id(id_number: str) -> Booking | None:
+    code = store.client().get(_key("active", idcard.keyed_hash(id_number, pii_key())))
+    return get(code) if code else None
+
+
+def on_day(office_id: str, day: date) -> list[Booking]:
+    """Every booking of an office on a day, whatever its status, by slot time (staff day view)."""
+    codes = store.client().smembers(_key("office_day", office_id, day.isoformat()))
+    return sorted((b for b in map(get, codes) if b), key=lambda b: (b.time, b.code))
+
+
+def suspended_until(id_number: str, now: datetime) -> datetime | None:
+    raw = store.client().get(_key("suspended", idcard.keyed_hash(id_number, pii_key())))
+    until = datetime.fromtimestamp(float(raw), now.tzinfo) if raw else None
+    return until if until and until > now else None
+
+
+def availability(office: Office, day: date, *, now: datetime, rules: BookingRules | None = None):
+    return availability_for([(office, day)], now=now, rules=rules)[0]
+
+
+def availability_for(
+    pairs: Sequence[tuple[Office, date]], *, now: datetime, rules: BookingRules | None = None
+) -> list[slots.DayAvailability]:
+    """Availability of many (office, day) pairs in one round trip: closures, peaks and counts together."""
+    rules = rules or BookingRules()
+    pipe = store.client().pipeline(transaction=False)
+    for office, day in pairs:
+        pipe.hgetall(closures.closure_key(day))
+        pipe.hgetall(closures.peak_key(day))
+        pipe.hgetall(_key("taken", office.id, day.isoformat()))
+    raw = pipe.execute()
+    result = []
+    for i, (office, day) in enumerate(pairs):
+        stored_closures, stored_peak, taken = raw[3 * i : 3 * i + 3]
+        result.append(
+            slots.availability(
+                office,
+                day,
+                now,
+                rules,
+                closure=closures.reason_in(stored_closures, office.id, day),
+                peak=closures.peak_from(stored_peak),
+                taken={t: int(n) for t, n in taken.items()},
+            )
+        )
+    return result
+
+
+def alternatives(
+    office: Office,
+    day: date,
+    hhmm: str,
+    *,
+    now: datetime,
+    rules: BookingRules | None = None,
+    registry: office_data.Registry | None = None,
+    limit: int = 5,
+) -> tuple[Alternative, ...]:
+    """The free places nearest in time to the one asked for: the same office first, then its city."""
+    rules = rules or BookingRules()
+    registry = registry or office_data.current()
+    wanted = slots.slot_start(day, hhmm, now)
+    neighbours = [o for o in registry.in_city(office.city) if o.id != office.id]
+    days = slots.window_days(now, rules)
+    found: list[Alternative] = []
+    for group in ([office], neighbours):
+        pairs = [(o, d) for o in group for d in days]
+        free = [
+            (abs(slots.slot_start(a.date, s.time, now) - wanted), o, a, s)
+            for (o, _), a in zip(pairs, availability_for(pairs, now=now, rules=rules), strict=True)
+            for s in a.slots
+            if a.open and s.remaining > 0 and not (o.id == office.id and a.date == day and s.time == hhmm)
+        ]
+        free.sort(key=lambda item: (item[0], item[1].id))
+        found += [Alternative(o.id, o.name, a.date, s.time, s.remaining) for _, o, a, s in free[: limit - len(found)]]
+        if len(found) >= limit:
+            break
+    return tuple(found)
+
+
+def pending_notices(limit: int = 100) -> list[dict]:
+    """The oldest queued notices, without removing them (the outbound messenger pops them)."""
+    return [json.loads(raw) for raw in store.client().lrange(KEYS["notices"], 0, limit - 1)]
+
+
+# -- internals --------------------------------------------------------------------------------
+
+
+def _slot_refusal(office: Office, day: date, hhmm: str, now: datetime, rules: BookingRules) -> Outcome | None:
+    refusal = _day_refusal(office, day, now, rules)
+    if refusal:
+        return refusal
+    reason = slots.slot_reason(office, day, hhmm, now, rules)
+    return Outcome(INVALID, message=reason, fields={"time": reason}) if reason else None
+
+
+def _day_refusal(office: Office, day: date, now: datetime, rules: BookingRules) -> Outcome | None:
+    """Calendar, window and seed closures; staff closures are checked inside the scripts."""
+    reason = slots.window_reason(day, now, rules) or slots.calendar_reason(day)
+    if reason:
+        return Outcome(INVALID, message=f"{_cn(day)}不能预约：{reason}", fields={"date": reason})
+    closure = closures.reason_in({}, office.id, day)
+    if closure:
+        return _refused(CLOSED, [closure], now, rules)
+    return None
+
+
+def _refused(kind: str, rest: list, now: datetime, rules: BookingRules | None = None) -> Outcome:
+    """Outcomes the scripts share: closed, suspended, already booked, not found, not active, too late."""
+    if kind == CLOSED:
+        reason = f"该日已暂停登记：{rest[0]}"
+        return Outcome(CLOSED, message=reason, fields={"date": reason})
+    if kind == SUSPENDED:
+        until = datetime.fromtimestamp(float(rest[1]), now.tzinfo)
+        who = applicants.ORDINALS[int(rest[0]) - 1]
+        limit = (rules or BookingRules()).no_show_limit
+        return Outcome(
+            SUSPENDED,
+            message=f"{who}申请人近期有{limit}次预约未到场，{_cn(until.date())}前暂不能在微信或网上预约，可致电登记处预约",
+            until=until,
+        )
+    if kind == ALREADY_BOOKED:
+        # The message does not say where: whoever typed the number may not be its owner.
+        who = applicants.ORDINALS[int(rest[0]) - 1]
+        message = f"{who}申请人已有一个有效预约，每人同时只能有一个预约；如需更改请先取消或改约"
+        return Outcome(ALREADY_BOOKED, get(rest[1]), message=message)
+    if kind == NOT_FOUND:
+        return Outcome(NOT_FOUND, message="没有找到这个预约，请核对确认码")
+    if kind == NOT_ACTIVE:
+        return Outcome(NOT_ACTIVE, message=f"这个预约的状态是“{STATUS_NAMES.get(rest[0], rest[0])}”，不能再更改")
+    if kind == TOO_LATE:
+        cutoff = (rules or BookingRules()).cancel_cutoff_minutes
+        return Outcome(TOO_LATE, message=f"预约开始前{_minutes_cn(cutoff)}内不能在线取消或改约，请直接联系登记处")
+    raise ValueError(f"unexpected script result {kind!r}")
+
+
+def _place(office: Office, day: date, hhmm: str, start: datetime) -> dict:
+    return {
+        "office_id": office.id,
+        "office_name": office.name,
+        "city": office.city,
+        "date": day.isoformat(),
+        "time": hhmm,
+        "starts_at": _ts(start),
+    }
+
+
+def _rebooking_options(day: date, now: datetime, rules: BookingRules) -> str:
+    later = [d for d in slots.window_days(now, rules) if d > day and not slots.calendar_reason(d)][:3]
+    return f"近期可预约的日期有{'、'.join(_cn(d) for d in later)}。" if later else ""
+
+
+def _booking(raw: dict, history: list[str]) -> Booking:
+    events = tuple(
+        Event(datetime.fromtimestamp(e["at"], UTC), e["event"], e.get("detail", "")) for e in map(json.loads, history)
+    )
+    return Booking(
+        code=raw["code"],
+        status=raw["status"],
+        office_id=raw["office_id"],
+        office_name=raw["office_name"],
+        city=raw.get("city", ""),
+        date=date.fromisoformat(raw["date"]),
+        time=raw["time"],
+        starts_at=datetime.fromtimestamp(int(raw["starts_at"]), UTC),
+        channel=raw.get("channel", ""),
+        openid=raw.get("openid", ""),
+        phone=raw.get("phone", ""),
+        names=tuple(n for n in (raw.get("name1", ""), raw.get("name2", "")) if n),
+        id_numbers=tuple(n for n in (raw.get("id1", ""), raw.get("id2", "")) if n),
+        history=events,
+    )
+
+
+def _run(name: str, *args):
+    return _scripts()[name](args=args, client=store.client())
+
+
+@cache
+def _scripts() -> dict:
+    """Each script is the common prelude plus its own body, registered once and run with EVALSHA."""
+    folder = Path(__file__).with_name("lua")
+    table = ", ".join(f"{name} = '{template}'" for name, template in KEYS.items())
+    prelude = f"local K = {{{table}}}\n" + (folder / "common.lua").read_text(encoding="utf-8")
+    return {
+        path.stem: store.client().register_script(prelude + "\n" + path.read_text(encoding="utf-8"))
+        for path in folder.glob("*.lua")
+        if path.stem != "common"
+    }
+
+
+def _key(name: str, *parts: str) -> str:
+    return KEYS[name] % parts
+
+
+def _spares() -> str:
+    return json.dumps([new_code() for _ in range(SPARE_CODES)])
+
+
+def _code(code: str) -> str:
+    return (code or "").strip().upper()
+
+
+def _ts(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def _cn(day: date) -> str:
+    return f"{day.month}月{day.day}日"
+
+
+def _hm(timestamp, now: datetime) -> str:
+    return datetime.fromtimestamp(float(timestamp), now.tzinfo).strftime("%H:%M")
+
+
+def _minutes_cn(minutes: int) -> str:
+    return f"{minutes // 60}小时" if minutes % 60 == 0 else f"{minutes}分钟"

@@ -1,0 +1,69 @@
+"""Chat with the bot in a terminal, through the real pipeline: each line you type becomes signed
+WeChat XML posted to the app's /wechat, and the reply is shown as a person would read it.
+
+    python -m bot.console [--openid o_console_user]
+
+Lines starting with "/" are WeChat actions: /click KEY, /scan SCENE, /location LAT LNG,
+/subscribe, /summary (today's per-office summaries, once the scheduler has written them), /quit.
+"""
+
+import argparse
+import sys
+
+from app import create_app
+from bot import simulate
+
+
+def _xml_for(line: str, openid: str) -> str | None:
+    if not line.startswith("/"):
+        return simulate.text(openid, line)
+    command, *args = line[1:].split()
+    if command == "click" and args:
+        return simulate.click(openid, args[0])
+    if command == "scan" and args:
+        return simulate.scan(openid, args[0])
+    if command == "location" and len(args) == 2:
+        return simulate.location(openid, float(args[0]), float(args[1]))
+    if command == "subscribe":
+        return simulate.event(openid, "subscribe")
+    return None
+
+
+def _lines():
+    if not sys.stdin.isatty():
+        yield from sys.stdin
+        return
+    while True:
+        try:
+            yield input("你> ")
+        except EOFError:
+            return
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--openid", default="o_console_user", help="the WeChat user you chat as")
+    args = parser.parse_args(argv)
+    app = create_app()
+    config = app.config["TONGZHOU"]
+    client = app.test_client()
+    print("同舟 console — type a message, /help for actions, /quit to leave.")
+    for line in _lines():
+        line = line.strip()
+        if not line:
+            continue
+        if line in ("/quit", "/exit"):
+            break
+        xml = _xml_for(line, args.openid)
+        if xml is None:
+            print(__doc__.split("\n\n", 2)[2].strip())
+            continue
+        query, body = simulate.signed(config, xml)
+        response = client.post(f"/wechat?{query}", data=body)
+        shown = simulate.readable(simulate.open_reply(config, response.get_data(as_text=True)))
+        print(f"同舟> {shown or '（无回复）'}\n" if response.status_code == 200 else f"[HTTP {response.status_code}]")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,200 @@
+"""When a citizen wants to register, from their own words: 明天、下周三上午、5月20号、12.1、下午两点半.
+
+A compact rule parser rather than a library: the expressions a booking needs are few, the
+libraries measured on them (ChineseTimeNLP, jionlp, dateparser) miss some and need our rules
+around them anyway (12.1 → 12月1日, past dates → next year, 三点 → 15:00 in office hours), and
+none is thread-safe. Everything here is pure: module-level compiled patterns and constants only,
+so any number of threads may call `parse_when` at once.
+
+It reads a date, a half-day and a clock time independently, so "下周三上午在芙蓉区登记结婚" gives
+the date and the half-day and leaves the office to `knowledge.offices`.
+"""
+
+from __future__ import annotations  # the field `date` would otherwise shadow the type in annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from lunar_python import Lunar
+
+from knowledge.normalize import normalize
+
+MORNING, AFTERNOON = "上午", "下午"
+
+
+@dataclass(frozen=True)
+class When:
+    date: date | None = None
+    half: str | None = None  # MORNING | AFTERNOON
+    time: str | None = None  # "HH:MM"
+
+
+def parse_when(text: str, now: datetime) -> When:
+    """The date, half-day and time the text names; None for each part it does not name (or names impossibly)."""
+    today = now.date()
+    words = normalize(text)
+    day, words = _named_day(words, today)
+    words = _digits(_A_LITTLE.sub(r"\1些", words))
+    if day is None:
+        day, words = _numbered_day(words, today)
+    period_word = _PERIOD.search(words)
+    period = _PERIODS[period_word.group()] if period_word else None
+    time = _clock_time(words, period)
+    half = period if period in (MORNING, AFTERNOON) else None
+    if half is None and time:
+        half = MORNING if time < "12:00" else AFTERNOON
+    return When(day, half, time)
+
+
+# --- days named in words: 明天, 下周三, 七夕 -------------------------------------------------------
+
+_RELATIVE = {"今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2, "大后天": 3}
+_WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "末": 5}
+_WEEK_OFFSETS = {"上": -1, "本": 0, "这": 0, "下": 1, "下下": 2}
+_WEEKDAY = re.compile(r"(下下|下|上|本|这)?个?(?:周|星期|礼拜)([一二三四五六日天末])")
+_RELATIVE_DAY = re.compile("|".join(sorted(_RELATIVE, key=len, reverse=True)))
+_FIXED_FESTIVALS = {"情人节": (2, 14), "元旦": (1, 1), "圣诞节": (12, 25)}
+_FESTIVAL = re.compile(r"七夕节?|情人节|元旦|圣诞节")
+
+
+def _named_day(words: str, today: date) -> tuple[date | None, str]:
+    """Weekdays, 明天-style words and festivals, read before numerals are converted (周三 is not 周3)."""
+    if match := _WEEKDAY.search(words):
+        week, weekday = match.group(1), _WEEKDAYS[match.group(2)]
+        if week is None:  # 周三: the next Wednesday after today
+            day = today + timedelta(days=(weekday - today.weekday()) % 7 or 7)
+        else:
+            monday = today - timedelta(days=today.weekday())
+            day = monday + timedelta(weeks=_WEEK_OFFSETS[week], days=weekday)
+        return day, _blank(words, match)
+    if match := _RELATIVE_DAY.search(words):
+        return today + timedelta(days=_RELATIVE[match.group()]), _blank(words, match)
+    if match := _FESTIVAL.search(words):
+        name = match.group()
+        if name.startswith("七夕"):
+            return _next_qixi(today), _blank(words, match)
+        return _upcoming(today, *_FIXED_FESTIVALS[name]), _blank(words, match)
+    return None, words
+
+
+def _next_qixi(today: date) -> date:
+    """The 7th day of the 7th lunar month, this year's if still ahead, else next year's."""
+    for year in (today.year, today.year + 1):
+        solar = Lunar.fromYmd(year, 7, 7).getSolar()
+        day = date(solar.getYear(), solar.getMonth(), solar.getDay())
+        if day >= today:
+            return day
+    raise AssertionError("unreachable: next year's 七夕 is always ahead")
+
+
+# --- days written with numbers: 5月20号, 12.1, 2026-12-01, 20号, 520 -----------------------------
+
+_FULL_DATE = re.compile(r"(?<!\d)(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?!\d)\s*[日号]?")
+_NEXT_MONTH_DAY = re.compile(r"下个?月\s*(\d{1,2})\s*[日号]")
+# Not right after 上午/下午/晚上: "下午2.30" is a time.
+_MONTH_DAY = re.compile(r"(?<![\d:午上])(\d{1,2})\s*(?:月|[./-](?=\s*\d))\s*(\d{1,2})(?![\d:])\s*[日号]?")
+_DAY = re.compile(r"(?<![\d月])(\d{1,2})\s*[日号](?![楼房室院门线窗])")  # not 3号楼, 5号窗口
+_LOVE_DAYS = re.compile(r"(?<![\d.:/-])52([01])(?![\d.:/-]|\s*[点时])")  # 520, 521: 我爱你
+
+
+def _numbered_day(words: str, today: date) -> tuple[date | None, str]:
+    if match := _FULL_DATE.search(words):
+        return _date_or_none(*map(int, match.groups())), _blank(words, match)
+    if match := _NEXT_MONTH_DAY.search(words):
+        year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
+        return _date_or_none(year, month, int(match.group(1))), _blank(words, match)
+    if match := _MONTH_DAY.search(words):
+        return _upcoming(today, int(match.group(1)), int(match.group(2))), _blank(words, match)
+    if match := _DAY.search(words):
+        return _upcoming_day_of_month(today, int(match.group(1))), _blank(words, match)
+    if match := _LOVE_DAYS.search(words):
+        return _upcoming(today, 5, 20 + int(match.group(1))), _blank(words, match)
+    return None, words
+
+
+def _upcoming(today: date, month: int, day: int) -> date | None:
+    """This year's month-day, or next year's if it has passed (today itself has not)."""
+    this_year = _date_or_none(today.year, month, day)
+    if this_year is None or this_year >= today:
+        return this_year
+    return _date_or_none(today.year + 1, month, day)
+
+
+def _upcoming_day_of_month(today: date, day: int) -> date | None:
+    """20号: this month's 20th, or next month's if it has passed."""
+    if day >= today.day and (this_month := _date_or_none(today.year, today.month, day)):
+        return this_month
+    year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
+    return _date_or_none(year, month, day)
+
+
+def _date_or_none(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:  # 2月30日, 13.1: not a date
+        return None
+
+
+# --- half-day and clock time: 上午, 下午3点, 三点半, 14:30 ------------------------------------------
+
+_PERIODS = {
+    "上午": MORNING,
+    "早上": MORNING,
+    "早晨": MORNING,
+    "上半天": MORNING,
+    "下午": AFTERNOON,
+    "下半天": AFTERNOON,
+    "午后": AFTERNOON,
+    "中午": "中午",
+    "晚上": "晚上",
+    "傍晚": "晚上",
+}
+_PERIOD = re.compile("|".join(_PERIODS))
+# 14:30, and 2.30 right after 下午/上午 ("下午2.30").
+_DIGITAL_TIME = re.compile(r"(?<!\d)([01]?\d|2[0-3]):([0-5]\d)(?!\d)|(?<=[午上])(\d{1,2})\.([0-5]\d)(?!\d)")
+_CLOCK_TIME = re.compile(r"(?<![\d.])(\d{1,2})\s*[点时](?:\s*(半)|\s*([1-3])刻|\s*(\d{1,2})\s*分?)?")
+# "早一点"/"快一点" mean "a little earlier/faster", not one o'clock.
+_A_LITTLE = re.compile(r"([早晚快慢多少大小差好])一点")
+
+
+def _clock_time(words: str, period: str | None) -> str | None:
+    if match := _DIGITAL_TIME.search(words):
+        hour, minute = (int(group) for group in match.groups() if group is not None)
+    elif match := _CLOCK_TIME.search(words):
+        hour = int(match.group(1))
+        minute = 30 if match.group(2) else 15 * int(match.group(3) or 0) or int(match.group(4) or 0)
+    else:
+        return None
+    if (period in (AFTERNOON, "晚上") and hour < 12) or (period == "中午" and 1 <= hour <= 2):
+        hour += 12
+    elif period is None and 1 <= hour <= 7:
+        hour += 12  # 三点 in office hours is 15:00; nobody books a registry at 3 a.m.
+    if hour > 23 or minute > 59:
+        return None
+    return f"{hour:02d}:{minute:02d}"
+
+
+# --- Chinese numerals → digits ------------------------------------------------------------------
+
+_NUMERAL_VALUES = {character: value for value, character in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
+_NUMERALS = re.compile(r"[〇零一二两三四五六七八九十]+")
+
+
+def _digits(words: str) -> str:
+    """十二月一号 → 12月1号, 两点半 → 2点半, 二〇二七年 → 2027年, 五二零 → 520."""
+    return _NUMERALS.sub(lambda match: str(_numeral(match.group())), words)
+
+
+def _numeral(numeral: str) -> int | str:
+    if "十" not in numeral:  # read digit by digit: 二〇二七, 五二零, 三
+        return "".join(str(_NUMERAL_VALUES[character]) for character in numeral)
+    tens, _, units = numeral.partition("十")
+    if len(tens) > 1 or len(units) > 1 or "十" in units:
+        return numeral  # not a number a date or time uses: leave the words as they are
+    return _NUMERAL_VALUES.get(tens, 1) * 10 + _NUMERAL_VALUES.get(units, 0)
+
+
+def _blank(words: str, match: re.Match) -> str:
+    """The text with a match removed, so later patterns don't read the same words again."""
+    return words[: match.start()] + " " + words[match.end() :]

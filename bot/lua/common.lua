@@ -1,0 +1,130 @@
+-- Shared by every booking script. bot/bookings.py prepends `local K = {...}` (the key templates)
+-- so Python and Lua read one key layout. Times are Unix seconds; dates are ISO strings.
+
+local function key(name, ...)
+  return string.format(K[name], ...)
+end
+
+local function load(code)
+  local flat = redis.call('HGETALL', key('booking', code))
+  if #flat == 0 then return nil end
+  local b = {}
+  for i = 1, #flat, 2 do b[flat[i]] = flat[i + 1] end
+  return b
+end
+
+local function log_event(code, now, event, detail)
+  redis.call('RPUSH', key('history', code), cjson.encode({at = tonumber(now), event = event, detail = detail or ''}))
+end
+
+local function cn_date(iso)
+  local _, m, d = string.match(iso, '(%d+)-(%d+)-(%d+)')
+  return tonumber(m) .. '月' .. tonumber(d) .. '日'
+end
+
+-- The one producer of notices; bot/outbound.py's consumer sends `text` to `openid` once per `key`.
+local function queue_notice(kind, b, template, extra)
+  local values = {code = b.code, office = b.office_name, date = cn_date(b.date), time = b.time or ''}
+  for k, v in pairs(extra or {}) do values[k] = v end
+  local text = string.gsub(template, '{(%w+)}', function(name) return values[name] or '' end)
+  local id = b.code or (b.hash1 .. ':' .. b.date)
+  redis.call('RPUSH', K.notices, cjson.encode({
+    kind = kind, key = id .. ':' .. kind, code = b.code or '', openid = b.openid or '', phone = b.phone or '',
+    office_id = b.office_id, date = b.date, text = text,
+  }))
+end
+
+local function closure_reason(office_id, date)
+  local ck = key('closures', date)
+  return redis.call('HGET', ck, '*') or redis.call('HGET', ck, office_id)
+end
+
+-- Same precedence as slots.capacity: a staff peak override wins over the capacity Python computed.
+local function capacity(date, computed)
+  return tonumber(redis.call('HGET', key('peak', date), 'capacity') or computed)
+end
+
+local function taken(office_id, date, time)
+  return tonumber(redis.call('HGET', key('taken', office_id, date), time) or '0')
+end
+
+-- Indexes of a booking that holds a place (confirmed): who holds it and when it starts.
+local function hold(b)
+  redis.call('ZADD', K.upcoming, b.starts_at, b.code)
+  if b.openid ~= '' then redis.call('SADD', key('openid', b.openid), b.code) end
+  redis.call('SET', key('active', b.hash1), b.code)
+  redis.call('SET', key('active', b.hash2), b.code)
+end
+
+-- The booking stops holding a place (checked in, no-show, cancelled); its day listing stays.
+local function retire(b)
+  redis.call('ZREM', K.upcoming, b.code)
+  if b.openid ~= '' then redis.call('SREM', key('openid', b.openid), b.code) end
+  for _, h in ipairs({b.hash1, b.hash2}) do
+    if h and h ~= '' and redis.call('GET', key('active', h)) == b.code then redis.call('DEL', key('active', h)) end
+  end
+end
+
+-- Gives the seat back and un-holds it.
+local function release(b)
+  if taken(b.office_id, b.date, b.time) > 0 then
+    redis.call('HINCRBY', key('taken', b.office_id, b.date), b.time, -1)
+  end
+  retire(b)
+end
+
+local function create(b, now, event, detail)
+  local flat = {}
+  for k, v in pairs(b) do
+    flat[#flat + 1] = k
+    flat[#flat + 1] = tostring(v)
+  end
+  redis.call('HSET', key('booking', b.code), unpack(flat))
+  redis.call('HINCRBY', key('taken', b.office_id, b.date), b.time, 1)
+  redis.call('SADD', key('office_day', b.office_id, b.date), b.code)
+  redis.call('SADD', key('day', b.date), b.code)
+  redis.call('ZADD', K.by_date, b.starts_at, b.code)
+  hold(b)
+  log_event(b.code, now, event, detail)
+end
+
+local function person_active(h)
+  return redis.call('GET', key('active', h))
+end
+
+local function free_code(spares)
+  for _, code in ipairs(spares) do
+    if redis.call('EXISTS', key('booking', code)) == 0 then return code end
+  end
+  return nil
+end
+
+-- A place in `freed`'s slot just opened: book the first waiting couple who fits and tell them.
+local function promote(freed, spares, template, now)
+  local wl = key('waitlist', freed.office_id, freed.date)
+  for _, raw in ipairs(redis.call('LRANGE', wl, 0, -1)) do
+    local e = cjson.decode(raw)
+    local fits = #e.times == 0
+    for _, t in ipairs(e.times) do
+      if t == freed.time then fits = true end
+    end
+    if fits then
+      local code = free_code(spares)
+      if not code then return '' end
+      redis.call('LREM', wl, 1, raw)
+      if not person_active(e.hash1) and not person_active(e.hash2) then
+        local b = {
+          code = code, status = 'confirmed', office_id = freed.office_id, office_name = freed.office_name,
+          city = freed.city, date = freed.date, time = freed.time, starts_at = freed.starts_at,
+          channel = e.channel, openid = e.openid, phone = e.phone, created_at = now,
+          name1 = e.name1, id1 = e.id1, hash1 = e.hash1, name2 = e.name2, id2 = e.id2, hash2 = e.hash2,
+        }
+        create(b, now, 'created', 'waitlist')
+        queue_notice('waitlist_promoted', b, template)
+        return code
+      end
+      -- a couple who meanwhile booked elsewhere leaves the waitlist; try the next one
+    end
+  end
+  return ''
+end

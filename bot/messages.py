@@ -1,0 +1,69 @@
+"""The typed message and session handlers receive; the message is made from whatever WeChat sent.
+
+wechatpy parses the XML into a dozen classes; handlers only need to know who wrote, what kind
+of thing arrived, and its few useful fields. A voice message with speech recognition arrives
+here as text, so every handler that understands words understands speech too.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+# Kinds a handler can see.
+TEXT = "text"
+LOCATION = "location"
+CLICK = "click"  # menu button; `key` is the menu key
+SCAN = "scan"  # QR code scanned (SCAN, or subscribe via a QR); `key` is the scene
+SUBSCRIBE = "subscribe"
+UNSUBSCRIBE = "unsubscribe"
+MEDIA = "media"  # image, video, short video, link, voice without recognition: nothing to read
+SILENT = "silent"  # events WeChat sends for information only: answer `success`
+
+
+@dataclass(frozen=True)
+class Inbound:
+    openid: str
+    kind: str
+    received_at: datetime
+    text: str = ""
+    key: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    label: str = ""
+    wechat_type: str = ""  # the raw MsgType/Event, for logs
+    account: str = ""  # our Official Account's id (ToUserName); replies come from it
+
+    @property
+    def is_text(self) -> bool:
+        return self.kind == TEXT
+
+
+@dataclass
+class Session:
+    """One user's conversation state, kept in Redis as JSON and locked while a message runs.
+
+    `flow` names the dialogue the user is in (None: free chat); `data` is that flow's own state;
+    `pages` holds the unread rest of a long answer for "更多".
+    """
+
+    openid: str
+    flow: str | None = None
+    data: dict = field(default_factory=dict)
+    pages: list = field(default_factory=list)
+    last_message_at: float = 0.0
+
+    def start(self, flow: str, **data) -> None:
+        self.flow = flow
+        self.data = dict(data)
+
+    def leave(self) -> None:
+        self.flow = None
+        self.data = {}
+
+    def to_json(self) -> dict:
+        return {"flow": self.flow, "data": self.data, "pages": self.pages, "last_message_at": self.last_message_at}
+
+    @classmethod
+    def from_json(cls, openid: str, raw: dict) -> "Session":
+        return cls(
+            openid, raw.get("flow"), raw.get("data") or {}, raw.get("pages") or [], raw.get("last_message_at", 0.0)
+        )

@@ -1,0 +1,84 @@
+"""The path of one WeChat POST, independent of Flask: verify → open → parse → dedupe → session
+→ route → page → render → seal.
+
+Nothing a signed request does ends in a 500: a handler's exception becomes a Chinese apology
+(logged with the request id), and an unreachable Redis becomes "系统繁忙" within about a second.
+"""
+
+import logging
+import time
+from dataclasses import dataclass, replace
+
+from bot import messages as m
+from bot import protocol, render, router, sessions, store, turns
+from bot.replies import Reply, Text
+
+log = logging.getLogger(__name__)
+
+APOLOGY = "抱歉，系统刚才开了个小差，请稍后再发一次。给您带来不便，敬请谅解。"
+BUSY = "系统繁忙，请稍后再试。您的信息没有丢失。"
+STILL_WORKING = "您的上一条消息还在处理中，请稍候再发。"
+
+
+@dataclass
+class Outcome:
+    status: int
+    body: str
+    openid: str = ""
+    msg_type: str = ""
+    intent: str = ""
+
+
+def handle_post(config, envelope: protocol.Envelope, body: bytes, request_id: str) -> Outcome:
+    protocol.check_envelope(config, envelope)
+    xml = protocol.open_body(config, envelope, body)
+    inbound, key = protocol.parse(xml, config.tz)
+    try:
+        reply_xml, intent = _once(inbound, key, request_id)
+    except store.UNAVAILABLE:
+        log.warning("request %s: store unavailable", request_id)
+        reply_xml, intent = render.to_xml(Text(BUSY), inbound.openid, inbound.account), "unavailable"
+    sealed = protocol.seal(config, envelope, reply_xml, envelope.nonce or request_id)
+    return Outcome(200, sealed, inbound.openid, inbound.wechat_type, intent)
+
+
+def _once(inbound: m.Inbound, key: str, request_id: str) -> tuple[str, str]:
+    """Run the message the first time it arrives; give retries the first reply's exact bytes."""
+    if inbound.kind == m.UNSUBSCRIBE:
+        sessions.drop(inbound.openid)  # nothing of theirs is kept for a conversation that ended
+    try:
+        turn = turns.begin(inbound.openid, key)
+    except turns.Busy:
+        return render.to_xml(Text(STILL_WORKING), inbound.openid, inbound.account), "busy"
+    if turn.session is None:
+        return turn.earlier_reply, "retry"
+    session = turn.session
+    try:
+        reply = answer(inbound, session)
+    except store.UNAVAILABLE:
+        raise
+    except Exception:
+        log.exception("request %s: handler failed for %s", request_id, inbound.wechat_type)
+        reply, session = Text(APOLOGY, intent="error"), None  # keep the session as it was before
+    reply_xml = render.to_xml(reply, inbound.openid, inbound.account)
+    turns.end(turn, reply_xml, session if inbound.kind != m.UNSUBSCRIBE else None)
+    return reply_xml, getattr(reply, "intent", "")
+
+
+def answer(inbound: m.Inbound, session: m.Session) -> Reply:
+    """The reply to one message, given its sender's (locked) session, which it may update."""
+    reply = router.route(inbound, session)
+    session.last_message_at = time.time()
+    return _paged(reply, session)
+
+
+def _paged(reply: Reply, session: m.Session) -> Reply:
+    """Long text: send the first page and keep the rest for "更多"; any other answer drops old pages."""
+    if isinstance(reply, Text) and reply.intent == "more":
+        return reply
+    if not isinstance(reply, Text):
+        session.pages = []
+        return reply
+    pages = render.paginate(reply.content)
+    session.pages = pages[1:]
+    return replace(reply, content=render.with_more_hint(pages[0], len(pages) > 1))

@@ -1,0 +1,51 @@
+"""The one owner of the Redis connection. Nothing else constructs clients.
+
+`REDIS_URL` set: a pooled client with ~1 s timeouts, so a dead Redis costs a citizen about a
+second, not a hung worker. Unset: an embedded in-process fakeredis (with Lua) so `make run`
+works with no Redis installed; it keeps nothing and says so in the log.
+"""
+
+import logging
+
+import redis
+
+log = logging.getLogger(__name__)
+
+_client = None
+
+# Errors that mean "the store is unavailable right now", as opposed to a bug in our own code.
+UNAVAILABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, redis.exceptions.BusyLoadingError)
+
+
+def connect(url: str):
+    """Make the process-wide client for `url` ('' → embedded store) and return it."""
+    global _client
+    if url:
+        _client = redis.Redis.from_url(
+            url,
+            decode_responses=True,
+            socket_timeout=1.0,
+            socket_connect_timeout=1.0,
+            health_check_interval=15,
+            retry_on_timeout=False,
+        )
+    else:
+        import fakeredis
+
+        log.warning("REDIS_URL is not set: using the embedded in-process store; nothing is persisted")
+        _client = fakeredis.FakeRedis(decode_responses=True)
+    return _client
+
+
+def client():
+    """The process-wide client. Storage modules call this; handlers never do."""
+    if _client is None:
+        raise RuntimeError("store.connect() has not been called (create_app does it)")
+    return _client
+
+
+def reachable() -> bool:
+    try:
+        return bool(client().ping())
+    except redis.exceptions.RedisError:
+        return False

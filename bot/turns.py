@@ -1,0 +1,97 @@
+"""One message's turn against Redis, in two round trips: `begin` claims the message (retry
+dedupe), locks the user's session and loads it; `end` saves the session, keeps the rendered reply
+for retries and unlocks. Both are Lua scripts, so each step is atomic and the hot path stays fast.
+
+Retries: WeChat resends a message up to three times when we take over 5 s. The first delivery
+claims `dedupe:{sender}:{msgid}`; its reply (before encryption) is kept 5 minutes so every retry
+gets the same bytes, and a retry that arrives while the first still runs waits for that reply
+instead of running the handler again. Locking: two messages of one user run one after the other.
+"""
+
+import json
+import os
+import time
+from dataclasses import dataclass
+
+from bot import sessions, store
+from bot.messages import Session
+
+DEDUPE_TTL_SECONDS = 300
+LOCK_LEASE_MS = 10_000  # longer than any handler takes; frees the lock if a worker dies holding it
+WAIT_SECONDS = 4.0  # WeChat gives up after 5 s, so waiting longer helps nobody
+PENDING = "\x00pending"
+
+_BEGIN = """
+if ARGV[4] == '1' then
+  local seen = redis.call('GET', KEYS[1])
+  if seen then return {'seen', seen} end
+  redis.call('SET', KEYS[1], ARGV[5], 'EX', ARGV[3])
+end
+if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'locked', ''} end
+return {'run', redis.call('GET', KEYS[3]) or ''}
+"""
+
+_END = """
+if ARGV[4] ~= '' then redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[5]) end
+if ARGV[2] ~= '' then redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) else redis.call('DEL', KEYS[1]) end
+if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+return 1
+"""
+
+
+class Busy(Exception):
+    """Another message of the same user held the session for longer than we can wait."""
+
+
+@dataclass
+class Turn:
+    keys: list
+    token: str
+    session: Session | None = None  # set when this delivery should run the message
+    earlier_reply: str | None = None  # set for a retry: the first delivery's reply ('' if none came)
+
+
+def _scripts():
+    client = store.client()
+    cached = getattr(client, "_tongzhou_turn_scripts", None)
+    if cached is None:
+        cached = (client.register_script(_BEGIN), client.register_script(_END))
+        client._tongzhou_turn_scripts = cached
+    return cached
+
+
+def begin(openid: str, message_key: str) -> Turn:
+    """Claim the message and lock and load its sender's session (waiting up to WAIT_SECONDS)."""
+    begin_script, _ = _scripts()
+    keys = [f"dedupe:{message_key}", f"lock:{sessions.key(openid)}", sessions.key(openid)]
+    turn = Turn(keys, os.urandom(8).hex())
+    deadline, claim = time.monotonic() + WAIT_SECONDS, "1"
+    while True:
+        state, value = begin_script(keys, [turn.token, LOCK_LEASE_MS, DEDUPE_TTL_SECONDS, claim, PENDING])
+        if state == "run":
+            turn.session = Session.from_json(openid, json.loads(value)) if value else Session(openid)
+            return turn
+        if state == "seen":
+            turn.earlier_reply = value if value != PENDING else _wait_for_reply(keys[0], deadline)
+            return turn
+        claim = "0"  # the message is ours; only the lock is still held by the user's previous message
+        if time.monotonic() >= deadline:
+            end(turn, reply_xml="")  # unclaim: nothing ran, so WeChat's retry may run it
+            raise Busy(openid)
+        time.sleep(0.02)
+
+
+def end(turn: Turn, reply_xml: str, session: Session | None = None) -> None:
+    """Keep the reply for retries, save the session (unless None) and unlock — atomically."""
+    _, end_script = _scripts()
+    payload = sessions.dump(session) if session is not None else ""
+    end_script(turn.keys, [turn.token, reply_xml, DEDUPE_TTL_SECONDS, payload, sessions.IDLE_SECONDS])
+
+
+def _wait_for_reply(dedupe_key: str, deadline: float) -> str:
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        value = store.client().get(dedupe_key)
+        if value != PENDING:
+            return value or ""
+    return ""

@@ -1,0 +1,253 @@
+"""Where to donate, how to volunteer, and what to do when someone asks for a transfer.
+
+The dialogue needs three things: money or materials, which city, and — for materials — whether
+they come from outside the mainland (those go to the provincial federation whatever the city).
+The first message often says some of them ("海外寄口罩怎么捐"), so the bot asks only for the rest.
+Answers come only from the signed list in knowledge/charity.yaml and never repeat digits a user
+typed, so nothing a user sends can turn into an account the bot appears to vouch for.
+"""
+
+import re
+
+from bot.messages import Inbound, Session
+from bot.replies import Text
+from knowledge import charity
+from knowledge.normalize import compact, normalize
+
+FLOW = "donation"
+
+ANTI_FRAUD = (
+    "防骗提醒：只向本号列出的官方慈善会账户或官方平台项目捐赠，不向任何个人账户转账；"
+    "工作人员不会通过聊天索要付款码，也不会让您扫码或转账。"
+)
+
+_DONATION_WORDS = ("捐", "爱心", "善款", "慈善", "募")
+_MONEY_WORDS = ("款", "钱", "转账", "汇款", "资金", "现金")
+_MATERIAL_WORDS = (
+    "物资", "捐物", "实物", "物品", "口罩", "防护服", "护目镜", "手套", "消毒", "酒精", "药", "食品", "蔬菜",
+)  # fmt: skip
+_BOTH_WORDS = ("都", "两样", "两者", "款物")  # only read as an answer to "money or materials?"
+_ABROAD_WORDS = (
+    "海外", "境外", "国外", "外国", "港澳台", "香港", "澳门", "台湾", "华侨", "侨胞", "留学",
+    "美国", "日本", "韩国", "英国", "法国", "德国", "意大利", "加拿大", "澳大利亚", "新西兰", "新加坡", "马来西亚",
+)  # fmt: skip
+_DOMESTIC_WORDS = ("国内", "境内", "省内", "本地")
+_ANYWHERE_WORDS = ("不限", "都行", "都可以", "随便", "无所谓", "不知道", "不确定", "哪里都")  # → provincial
+_QUESTION_WORDS = ("吗", "什么", "怎么", "如何", "哪", "多少", "几", "为什么", "?")
+_PLACE_SUFFIXES = ("市", "州", "县", "区", "省", "国")
+ELSEWHERE = "elsewhere"  # a place outside the 14 cities: the provincial federation takes it
+
+# A card or account number: 14+ digits, maybe grouped by spaces or hyphens. Landlines with an
+# area code (12 digits) and mobiles (11) stay below it.
+_DIGIT_RUN = re.compile(r"\d(?:[\s-]?\d){13,}")
+_PAYMENT_PHRASES = (
+    "收款码", "付款码", "收钱码", "转账给我", "转给我", "打给我", "汇给我", "转账到", "汇款到", "打款",
+    "付款", "扫码支付", "扫码付", "卡号",
+)  # fmt: skip
+
+
+# ---- recognising messages ---------------------------------------------------------------------
+
+
+def matches(text: str) -> bool:
+    """Whether free text is about donating (捐款, 捐物资, 爱心捐赠…; Traditional too)."""
+    words = compact(text)
+    return any(w in words for w in _DONATION_WORDS)
+
+
+def looks_like_payment(text: str) -> bool:
+    """A card/account number or a request for payment (收款码, 转账给我, 付款…)."""
+    text = normalize(text)
+    return bool(_DIGIT_RUN.search(text)) or any(p in compact(text) for p in _PAYMENT_PHRASES)
+
+
+# ---- handlers -----------------------------------------------------------------------------------
+
+
+def start(message: Inbound, session: Session) -> Text:
+    """Entry from free text or a 爱心捐赠 menu button: take what the message says, ask for the rest."""
+    if looks_like_payment(message.text):
+        return payment_warning(message, session)
+    session.leave()
+    session.data.update(_read(message.text, asking=None))
+    return _next_step(session)
+
+
+def continue_flow(message: Inbound, session: Session) -> Text | None:
+    """The answer to the question just asked; None when the message is plainly about something else."""
+    if looks_like_payment(message.text):
+        return payment_warning(message, session)
+    found = _read(message.text, asking=session.data.get("asking"))
+    # "口罩怎么戴" names a material but asks the handbook something; a place or "捐" would make it ours.
+    if not found or (set(found) == {"kind"} and _is_question(message.text) and not matches(message.text)):
+        return None
+    session.data.update(found)
+    return _next_step(session)
+
+
+def resume_prompt(session: Session) -> str:
+    """The pending question again, after the router answered a digression."""
+    return _question(session.data.get("asking"), session.data)
+
+
+def volunteer(message: Inbound, session: Session) -> Text:
+    charities = charity.current()
+    if not charities.verified:
+        return _reply(f"志愿服务报名请以官方公告为准：{_official_notice()}", "volunteer.unverified")
+    v = charities.volunteering
+    return _reply(
+        f"想当志愿者或社工：{v.how_to_join}\n"
+        f"全省已建乡镇（街道）社会工作服务站{v.stations}个，驻站社会工作者{v.station_social_workers}。"
+        f"疫情防控中，已有{v.epidemic_social_workers}名社会工作者、{v.epidemic_volunteers}名志愿者、"
+        f"{v.social_organisations}社会组织参与。（{_day(v.verified_on)}{charities.announcement_publisher}发布）",
+        "volunteer",
+    )
+
+
+def payment_warning(message: Inbound, session: Session) -> Text:
+    """The same words whatever was sent; the number itself is never repeated back."""
+    return _reply(
+        "请当心诈骗：您发来的内容像是收款账号或付款请求，本号不会核对或转发其中的账号。\n"
+        "民政部门和慈善会工作人员不会通过聊天让您扫码、发付款码或向个人转账。"
+        "如有人以捐赠、防疫名义要您转账，请立即停止，并拨打110报警。\n"
+        "想捐赠请回复“捐款”，查看官方渠道。",
+        "donation.payment_warning",
+    )
+
+
+# ---- the dialogue ---------------------------------------------------------------------------------
+
+
+def _read(text: str, asking: str | None) -> dict:
+    """The answers a message gives: kind (money/materials/both), region (federation id), abroad."""
+    words = compact(text)
+    found = {}
+    money = any(w in words for w in _MONEY_WORDS)
+    materials = any(w in words for w in _MATERIAL_WORDS)
+    if money and materials:
+        found["kind"] = "both"
+    elif money or materials:
+        found["kind"] = "money" if money else "materials"
+    elif asking == "kind" and any(w in words for w in _BOTH_WORDS):
+        found["kind"] = "both"
+    if any(w in words for w in _ABROAD_WORDS):
+        found["abroad"] = True
+    elif any(w in words for w in _DOMESTIC_WORDS):
+        found["abroad"] = False
+    charities = charity.current()
+    region = charities.find_region(words)
+    if region:
+        found["region"] = region.id
+    elif asking == "region" and any(w in words for w in _ANYWHERE_WORDS):
+        found["region"] = charities.provincial.id
+    elif asking == "region" and not found and _names_a_place(words):
+        found["region"] = ELSEWHERE
+    return found
+
+
+def _names_a_place(words: str) -> bool:
+    """A short reply with no question in it, given when we asked for a city: some other place."""
+    if not words or _is_question(words):
+        return False
+    return len(words) <= 6 or (len(words) <= 12 and words.endswith(_PLACE_SUFFIXES))
+
+
+def _is_question(text: str) -> bool:
+    return any(w in normalize(text) for w in _QUESTION_WORDS)
+
+
+def _next_step(session: Session) -> Text:
+    if not charity.current().verified:
+        # No point asking questions we may not answer: the list itself is in doubt.
+        session.leave()
+        return _reply(
+            f"捐赠账户正在核对，暂不在这里提供。请以官方公告为准：{_official_notice()}", "donation.unverified"
+        )
+    data = session.data
+    kind, region, abroad = data.get("kind"), data.get("region"), data.get("abroad")
+    only_overseas_materials = kind == "materials" and abroad
+    if kind is None:
+        asking = "kind"
+    elif region is None and not only_overseas_materials:
+        asking = "region"
+    else:
+        session.leave()
+        return _channels(kind, region, bool(abroad))
+    session.start(FLOW, **{**data, "asking": asking})
+    return _reply(_question(asking, data), f"donation.ask_{asking}")
+
+
+def _question(asking: str | None, data: dict) -> str:
+    if asking == "kind":
+        return "感谢您的爱心！请问您想捐款，还是捐物资？（都想捐可回复“都捐”）"
+    if asking == "region":
+        question = "请问您想捐给湖南哪个市州？回复市州名即可，如“长沙”；不限地区请回复“全省”。"
+        if data.get("kind") != "money" and data.get("abroad") is None:
+            question += "\n物资从境外（含港澳台）寄来的，请回复“境外”。"
+        return question
+    return ""
+
+
+def _channels(kind: str, region_id: str | None, abroad: bool) -> Text:
+    charities = charity.current()
+    region = next((f for f in charities.federations if f.id == region_id), None)
+    lines = []
+    if region_id == ELSEWHERE:
+        cities = "、".join(f.aliases[0] for f in charities.cities)
+        lines.append(f"您说的地方不在湖南省14个市州（{cities}）之内，可以捐给全省统筹的{charities.provincial.name}。")
+    money = charities.receiver(charity.MONEY, region) if kind in ("money", "both") else None
+    need = charity.OVERSEAS_MATERIALS if abroad else charity.MATERIALS
+    materials = charities.receiver(need, region) if kind in ("materials", "both") else None
+    if money and money == materials:
+        lines.append("【捐款和物资】")
+        lines += _federation_lines(money)
+    elif money:
+        lines.append("【捐款】")
+        lines += _federation_lines(money)
+    if money:
+        lines.append(f"网上捐款：在{'、'.join(charities.platforms)}搜索“{charities.project}”项目。")
+    if materials:
+        if materials != money:
+            lines.append("【捐物资】")
+            lines += _federation_lines(materials)
+        if abroad:
+            lines.append(f"境外（含港澳台）捐赠物资一律由{materials.name}接收，无论想捐给哪个市州。{materials.note}")
+        lines.append("寄送物资前请先与接收单位联系，确认需要的物资和收货地点。")
+    lines.append(f"捐赠票据：{charities.receipts}")
+    lines.append(f"（名单核实于{_day(charities.verified_on)}，来源：{charities.announcement_publisher}）")
+    return _reply("\n".join(lines), "donation.channels")
+
+
+def _federation_lines(federation: charity.Federation) -> list[str]:
+    account = federation.account
+    if account.confirmed:
+        lines = [
+            federation.name,
+            f"户名：{account.name}",
+            f"开户行：{account.bank}",
+            f"账号：{account.number}",
+            f"（账户核实于{_day(account.verified_on)}，见{federation.source}）",
+        ]
+    else:
+        lines = [
+            federation.name,
+            f"银行账户正在核实，暂不提供，请以官方公告为准：见湖南省民政厅官网公告 {federation.source}",
+        ]
+    if federation.phone == charity.UNVERIFIED:
+        lines.append("咨询电话正在核实，请以上述公告为准。")
+    else:
+        lines.append(f"咨询电话：{federation.phone}")
+    return lines
+
+
+def _official_notice() -> str:
+    # From code, not from the list: this is what we say when the list itself is not trusted.
+    return f"见{charity.OFFICIAL_PUBLISHER}官网公告 {charity.OFFICIAL_SITE}"
+
+
+def _day(day) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def _reply(body: str, intent: str) -> Text:
+    return Text(f"{body}\n{ANTI_FRAUD}", intent)

@@ -1,0 +1,1 @@
+w62UwNDc3pbPSilxLYKuNMzGTbws+YiWCDy61S4eQmbuJWgWVpR7ITqydizDigafQkX1Ch9wQb3EvL8/UaLgBA==

@@ -1,0 +1,213 @@
+"""The prevention handbook: its data file's loader and validator, search, and the current copy.
+
+`current()` is the handbook the bot answers from. It is loaded and validated on first use (the
+app calls it at start-up so a broken file stops the start and jieba's ~0.6 s is paid then);
+`reload()` swaps in a freshly loaded file and keeps the old one if the new one is broken.
+"""
+
+import datetime
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from knowledge.retrieval import Index, Synonyms
+
+HANDBOOK_PATH = Path(__file__).with_name("handbook.yaml")
+SYNONYMS_PATH = Path(__file__).with_name("synonyms.yaml")
+
+MAX_ANSWER_BYTES = 2048  # one WeChat text reply
+MIN_ALTERNATIVES = 2
+
+# Decision thresholds on the 0–1 score (share of the question matched), set on tests/handbook_eval.yaml.
+ANSWER_SCORE = 0.4  # at or above: answer directly...
+CLEAR_LEAD = 0.85  # ...unless the runner-up scores at least this fraction of the top: then ask which
+FLOOR_SCORE = 0.25  # below: the handbook does not cover it
+MAX_SUGGESTIONS = 3
+
+ANSWER, SUGGESTIONS, NOT_COVERED = "answer", "suggestions", "not_covered"
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_ENTRY_FIELDS = {"id", "category", "question", "alternatives", "answer", "source", "reviewed"}
+
+
+class HandbookError(ValueError):
+    """The data file cannot be used; the message names the entry id and the field."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    category: str
+    question: str
+    alternatives: tuple[str, ...]
+    answer: str
+    source: str  # the full citation, e.g. 国家卫生健康委《…》
+    reviewed: datetime.date
+
+
+@dataclass(frozen=True)
+class Decision:
+    kind: str  # ANSWER, SUGGESTIONS or NOT_COVERED
+    matches: tuple[tuple[Entry, float], ...]  # ANSWER: the one entry; SUGGESTIONS: up to 3; NOT_COVERED: none
+
+
+class Handbook:
+    def __init__(self, entries: list[Entry], categories: list[str], synonyms: Synonyms):
+        self.entries = tuple(entries)
+        self.categories = tuple(categories)
+        self.by_id = {entry.id: entry for entry in entries}
+        self._index = Index([[entry.question, *entry.alternatives] for entry in entries], synonyms)
+
+    def search(self, question: str, limit: int = MAX_SUGGESTIONS) -> list[tuple[Entry, float]]:
+        """The best-matching entries, best first, each with its 0–1 score."""
+        return [(self.entries[number], score) for number, score in self._index.rank(question, limit)]
+
+    def decide(self, question: str) -> Decision:
+        matches = self.search(question, MAX_SUGGESTIONS)
+        if not matches or matches[0][1] < FLOOR_SCORE:
+            return Decision(NOT_COVERED, ())
+        top = matches[0][1]
+        runner_up = matches[1][1] if len(matches) > 1 else 0.0
+        if top >= ANSWER_SCORE and runner_up < CLEAR_LEAD * top:
+            return Decision(ANSWER, (matches[0],))
+        # Suggest only the entries in the same league as the best one.
+        return Decision(SUGGESTIONS, tuple(m for m in matches if m[1] >= max(FLOOR_SCORE, top / 2)))
+
+    def in_category(self, category: str) -> list[Entry]:
+        return [entry for entry in self.entries if entry.category == category]
+
+    def related(self, entry: Entry, limit: int = 2) -> list[Entry]:
+        """Other entries a reader of `entry` is likely to want next: the nearest by its own question."""
+        nearest = self.search(entry.question, limit + 1)
+        return [other for other, _score in nearest if other.id != entry.id][:limit]
+
+
+def load(path: Path | str = HANDBOOK_PATH, synonyms_path: Path | str = SYNONYMS_PATH) -> Handbook:
+    """Read, validate and index the handbook. Raises HandbookError naming what is wrong."""
+    data = _read_yaml(path)
+    if not isinstance(data, dict):
+        raise HandbookError(f"{path}: expected a mapping with categories, sources and entries")
+    categories = data.get("categories")
+    sources = data.get("sources")
+    raw_entries = data.get("entries")
+    if not isinstance(categories, list) or not categories or not all(isinstance(c, str) and c for c in categories):
+        raise HandbookError(f"{path}: 'categories' must be a non-empty list of names")
+    if not isinstance(sources, dict) or not sources:
+        raise HandbookError(f"{path}: 'sources' must map short keys to citations")
+    if not isinstance(raw_entries, list) or not raw_entries:
+        raise HandbookError(f"{path}: 'entries' must be a non-empty list")
+    entries, seen = [], set()
+    for position, raw in enumerate(raw_entries, 1):
+        entry = _entry(raw, position, categories, sources)
+        if entry.id in seen:
+            raise HandbookError(f"entry {entry.id}: id: duplicate id")
+        seen.add(entry.id)
+        entries.append(entry)
+    empty = [category for category in categories if not any(e.category == category for e in entries)]
+    if empty:
+        raise HandbookError(f"{path}: categories without entries: {'、'.join(empty)}")
+    return Handbook(entries, categories, load_synonyms(synonyms_path))
+
+
+def load_synonyms(path: Path | str = SYNONYMS_PATH) -> Synonyms:
+    data = _read_yaml(path)
+    groups = data.get("groups") if isinstance(data, dict) else None
+    if not isinstance(groups, list):
+        raise HandbookError(f"{path}: expected 'groups', a list of word lists")
+    owner: dict[str, int] = {}
+    for number, group in enumerate(groups, 1):
+        if not isinstance(group, list) or len(group) < 2 or not all(isinstance(w, str) and w.strip() for w in group):
+            raise HandbookError(f"{path}: group {number}: needs at least two non-empty words")
+        for word in group:
+            if word in owner and owner[word] != number:
+                raise HandbookError(f"{path}: '{word}' is in groups {owner[word]} and {number}")
+            owner[word] = number
+    fillers = data.get("fillers") or []
+    if not isinstance(fillers, list) or not all(isinstance(w, str) and w.strip() for w in fillers):
+        raise HandbookError(f"{path}: 'fillers' must be a list of words")
+    clash = next((word for word in fillers if word in owner), None)
+    if clash:
+        raise HandbookError(f"{path}: '{clash}' is both a filler and in synonym group {owner[clash]}")
+    return Synonyms(groups, fillers)
+
+
+def _read_yaml(path: Path | str):
+    try:
+        with open(path, encoding="utf-8") as file:
+            return yaml.safe_load(file)
+    except OSError as error:
+        raise HandbookError(f"{path}: cannot read: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        raise HandbookError(f"{path}: not valid YAML: {error}") from None
+
+
+def _entry(raw, position: int, categories: list[str], sources: dict) -> Entry:
+    if not isinstance(raw, dict):
+        raise HandbookError(f"entry #{position}: expected a mapping of fields")
+    entry_id = raw.get("id")
+    if not isinstance(entry_id, str) or not _ID.match(entry_id):
+        raise HandbookError(f"entry #{position}: id: must be lowercase letters, digits and '-', got {entry_id!r}")
+
+    def fail(field: str, problem: str):
+        raise HandbookError(f"entry {entry_id}: {field}: {problem}")
+
+    unknown = set(raw) - _ENTRY_FIELDS
+    if unknown:
+        fail(sorted(unknown)[0], "unknown field (typo?)")
+    for field in ("category", "question", "answer", "source"):
+        if not isinstance(raw.get(field), str) or not raw[field].strip():
+            fail(field, "missing or empty")
+    alternatives = raw.get("alternatives")
+    if not isinstance(alternatives, list) or not all(isinstance(a, str) and a.strip() for a in alternatives):
+        fail("alternatives", "must be a list of phrasings")
+    if len(alternatives) < MIN_ALTERNATIVES:
+        fail("alternatives", f"needs at least {MIN_ALTERNATIVES} other phrasings")
+    answer = raw["answer"].strip()
+    size = len(answer.encode("utf-8"))
+    if size > MAX_ANSWER_BYTES:
+        fail("answer", f"{size} bytes, more than the {MAX_ANSWER_BYTES} a reply can hold")
+    if raw["category"] not in categories:
+        fail("category", f"'{raw['category']}' is not one of the listed categories")
+    if raw["source"] not in sources:
+        fail("source", f"'{raw['source']}' is not a key of 'sources'")
+    reviewed = raw.get("reviewed")
+    if not isinstance(reviewed, datetime.date):
+        fail("reviewed", "must be a date like 2020-02-10")
+    return Entry(
+        id=entry_id,
+        category=raw["category"],
+        question=raw["question"].strip(),
+        alternatives=tuple(a.strip() for a in alternatives),
+        answer=answer,
+        source=sources[raw["source"]],
+        reviewed=reviewed,
+    )
+
+
+_current: Handbook | None = None
+_swap = threading.Lock()
+
+
+def current() -> Handbook:
+    """The handbook in service (loaded from knowledge/handbook.yaml on first use)."""
+    global _current
+    if _current is None:
+        with _swap:
+            if _current is None:
+                _current = load()
+    return _current
+
+
+def reload(path: Path | str | None = None) -> tuple[bool, str]:
+    """Load `path` (default: the shipped file) and put it in service; on any error keep the old one."""
+    global _current
+    try:
+        fresh = load(path or HANDBOOK_PATH)
+    except HandbookError as error:
+        return False, f"未更新，仍使用原问答库：{error}"
+    with _swap:
+        _current = fresh
+    return True, f"问答库已更新：{len(fresh.entries)} 条，{len(fresh.categories)} 个分类"

@@ -1,0 +1,32 @@
+"""`python -m scheduler`: the scheduler process. Run one or more beside the app; see README."""
+
+import logging
+import signal
+import sys
+
+from bot import store
+from bot.config import Config, ConfigError
+from scheduler import clock
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = Config.from_env()
+        clock.tick_seconds()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    if not config.redis_url:
+        # The embedded store lives inside one process, so a separate scheduler would see no bookings.
+        print("configuration error: REDIS_URL must be set to run the scheduler as its own process", file=sys.stderr)
+        return 2
+    store.connect(config.redis_url)
+    # SIGTERM (systemd, docker stop) ends like Ctrl-C: the running tick finishes first.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    clock.run_forever(config)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""APScheduler as the clock and nothing more: it calls tick() every few seconds.
+
+All state is in Redis, so the clock may skip, stall or run in several processes at once; work is
+claimed atomically on each tick. Run it as its own process (`python -m scheduler`) in production,
+or inside the dev server with start_in_process().
+"""
+
+import logging
+import os
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from bot import outbound, store, wechat_api
+from bot.config import Config, ConfigError
+from scheduler import worker
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TICK_SECONDS = 5.0
+
+
+def tick() -> None:
+    try:
+        worker.run_due(datetime.now(UTC))
+    except store.UNAVAILABLE as exc:
+        log.warning("scheduler tick skipped: Redis unavailable (%s)", exc)
+
+
+def tick_seconds(environ=None) -> float:
+    env = os.environ if environ is None else environ
+    raw = env.get("SCHEDULER_TICK_SECONDS") or str(DEFAULT_TICK_SECONDS)
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = 0
+    if seconds <= 0:
+        raise ConfigError(f"SCHEDULER_TICK_SECONDS must be a positive number of seconds, got {raw!r}")
+    return seconds
+
+
+def prepare(config: Config) -> None:
+    """Outbound messages need the WeChat client and templates in this process too."""
+    outbound.init(wechat_api.make_client(config), outbound.templates_from_env())
+
+
+def build(scheduler_class, seconds: float):
+    clock = scheduler_class(timezone=UTC)
+    clock.add_job(
+        tick,
+        "interval",
+        seconds=seconds,
+        id="tick",
+        next_run_time=datetime.now(UTC),
+        # A late tick is always worth running (due work waits in Redis until a tick claims it), so
+        # no grace limit: APScheduler's default of 1 s silently skips ticks on a busy machine.
+        misfire_grace_time=None,
+        # Ticks missed while the process was paused collapse into one, which claims everything due.
+        coalesce=True,
+        # A slow tick is not overlapped by the next one in the same process.
+        max_instances=1,
+    )
+    return clock
+
+
+def start_in_process(config: Config) -> BackgroundScheduler:
+    """The scheduler as a thread of the dev server, so `make run` shows reminders; call .shutdown() to stop."""
+    prepare(config)
+    clock = build(BackgroundScheduler, tick_seconds())
+    clock.start()
+    log.info("scheduler running in-process")
+    return clock
+
+
+def run_forever(config: Config) -> None:
+    """Tick until SIGINT/KeyboardInterrupt; the tick running then finishes before this returns."""
+    prepare(config)
+    seconds = tick_seconds()
+    clock = build(BlockingScheduler, seconds)
+    log.info("scheduler started: ticking every %s s", seconds)
+    try:
+        clock.start()
+    except KeyboardInterrupt:
+        clock.shutdown(wait=True)
+        log.info("scheduler stopped")

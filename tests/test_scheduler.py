@@ -1,0 +1,293 @@
+"""The scheduler against real Redis and the fake WeChat API: due work runs once, on time, never stale."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot import outbound, wechat_api
+from scheduler import jobs, queue, reminders, worker
+from tests.fakewechat import CUSTOM_SEND, TEMPLATE_SEND, FakeWeChat
+
+ROOT = Path(__file__).resolve().parents[1]
+NOW = datetime(2026, 2, 10, 9, 0, tzinfo=UTC)
+SLOT = datetime(2026, 2, 12, 9, 30, tzinfo=UTC)
+TZ_SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOTICE_TEMPLATES = {"waitlist_promoted": {"template_id": "tpl-waitlist", "fields": {"first": "text"}}}
+
+
+@pytest.fixture
+def wechat():
+    with FakeWeChat() as fake:
+        yield fake
+
+
+def client_for(fake):
+    return wechat_api.make_client(fake.config())
+
+
+@pytest.fixture
+def outbox(r, wechat):
+    outbound.init(client_for(wechat), {})
+    yield
+    outbound.init(None, {})
+
+
+def keys(items):
+    return sorted(item.key for item in items)
+
+
+def delivered_texts(wechat):
+    texts = [req.body["text"]["content"] for req in wechat.requests_to(CUSTOM_SEND)]
+    return texts + [req.body["data"]["first"]["value"] for req in wechat.requests_to(TEMPLATE_SEND)]
+
+
+def push_notice(r, n, openid="o-alice"):
+    notice = {"key": f"HN{n:04d}:waitlist_promoted", "openid": openid, "kind": "waitlist_promoted",
+              "text": f"候补成功：预约码 HN{n:04d} 已为您保留名额。"}  # fmt: skip
+    r.rpush(jobs.NOTICES_PENDING, json.dumps(notice, ensure_ascii=False))
+
+
+# --- the queue ------------------------------------------------------------------------------
+
+
+def test_work_runs_when_due_and_not_before(r):
+    queue.schedule("reminder", "HN0001:24h", NOW, {"code": "HN0001"})
+
+    assert queue.claim_due(NOW - timedelta(seconds=1), 60, 10) == []
+    (item,) = queue.claim_due(NOW, 60, 10)
+    assert (item.kind, item.key, item.due_at, item.payload) == ("reminder", "HN0001:24h", NOW, {"code": "HN0001"})
+
+    queue.complete(item)
+    assert queue.claim_due(NOW + timedelta(days=30), 60, 10) == []
+
+
+def test_unscheduled_work_never_runs(r):
+    queue.schedule("reminder", "HN0001:24h", NOW, {})
+    queue.unschedule("reminder", "HN0001:24h")
+
+    assert queue.claim_due(NOW + timedelta(days=30), 60, 10) == []
+
+
+def test_work_whose_worker_died_comes_back_after_the_lease(r):
+    queue.schedule("reminder", "HN0001:24h", NOW, {})
+    (first,) = queue.claim_due(NOW, 60, 10)  # ... and the worker is killed before complete()
+
+    assert queue.claim_due(NOW + timedelta(seconds=59), 60, 10) == []
+    (again,) = queue.claim_due(NOW + timedelta(seconds=61), 60, 10)
+    assert again.key == first.key
+    assert again.attempts == 2
+
+
+def test_work_rescheduled_while_running_keeps_its_new_time(r):
+    queue.schedule("reminder", "HN0001:24h", NOW, {"v": 1})
+    (running,) = queue.claim_due(NOW, 60, 10)
+    queue.schedule("reminder", "HN0001:24h", NOW + timedelta(hours=5), {"v": 2})
+    queue.complete(running)
+
+    assert queue.claim_due(NOW + timedelta(hours=4), 60, 10) == []
+    (moved,) = queue.claim_due(NOW + timedelta(hours=5), 60, 10)
+    assert moved.payload == {"v": 2}
+
+
+def test_two_claimers_at_once_never_get_the_same_item(r):
+    for n in range(200):
+        queue.schedule("notice", f"HN{n:04d}", NOW, {})
+    claimed = [[], []]
+
+    def claim_all(mine):
+        while batch := queue.claim_due(NOW, 60, 7):
+            mine.extend(item.key for item in batch)
+
+    threads = [threading.Thread(target=claim_all, args=(mine,)) for mine in claimed]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert not set(claimed[0]) & set(claimed[1])
+    assert sorted(claimed[0] + claimed[1]) == [f"HN{n:04d}" for n in range(200)]
+
+
+def test_pushed_notices_become_due_work_and_bad_ones_are_set_aside(r):
+    push_notice(r, 1)
+    r.rpush(jobs.NOTICES_PENDING, "not json", '{"openid": "o-bob"}')
+
+    assert queue.adopt_list(jobs.NOTICES_PENDING, jobs.NOTICE, NOW, 10) == 1
+
+    (item,) = queue.claim_due(NOW, 60, 10)
+    assert (item.kind, item.key, item.payload["openid"]) == (jobs.NOTICE, "HN0001:waitlist_promoted", "o-alice")
+    assert r.lrange(queue.REJECTED, 0, -1) == ["not json", '{"openid": "o-bob"}']
+    assert r.llen(jobs.NOTICES_PENDING) == 0
+
+
+# --- reminders ------------------------------------------------------------------------------
+
+
+def test_a_booking_gets_reminders_a_day_and_two_hours_before(r):
+    reminders.plan("HN0001", "o-alice", SLOT, "芙蓉区婚姻登记处", now=NOW)
+
+    assert queue.scheduled(reminders.REMINDER, "HN0001:24h") == SLOT - timedelta(hours=24)
+    assert queue.scheduled(reminders.REMINDER, "HN0001:2h") == SLOT - timedelta(hours=2)
+
+
+def test_a_moved_booking_is_reminded_only_at_its_new_time(r):
+    reminders.plan("HN0001", "o-alice", SLOT, "芙蓉区婚姻登记处", now=NOW)
+    reminders.plan("HN0001", "o-alice", SLOT + timedelta(days=2), "芙蓉区婚姻登记处", now=NOW)
+
+    assert queue.claim_due(SLOT, 60, 10) == []
+    assert keys(queue.claim_due(SLOT + timedelta(days=2), 60, 10)) == ["HN0001:24h", "HN0001:2h"]
+
+
+def test_a_cancelled_booking_is_never_reminded(r):
+    reminders.plan("HN0001", "o-alice", SLOT, "芙蓉区婚姻登记处", now=NOW)
+    reminders.cancel("HN0001")
+
+    assert queue.claim_due(SLOT + timedelta(days=30), 60, 10) == []
+
+
+def test_a_booking_made_for_three_hours_from_now_gets_only_the_two_hour_reminder(r):
+    reminders.plan("HN0001", "o-alice", NOW + timedelta(hours=3), "芙蓉区婚姻登记处", now=NOW)
+
+    assert queue.scheduled(reminders.REMINDER, "HN0001:24h") is None
+    assert queue.scheduled(reminders.REMINDER, "HN0001:2h") == NOW + timedelta(hours=1)
+
+
+def test_the_reminder_tells_the_citizen_where_and_when(outbox, wechat):
+    outbound.note_user_message("o-alice", SLOT - timedelta(hours=30))
+    reminders.plan("HN0001", "o-alice", SLOT.astimezone(TZ_SHANGHAI), "芙蓉区婚姻登记处", now=NOW)
+
+    assert worker.run_due(SLOT - timedelta(hours=24)) == 1
+
+    (sent,) = wechat.requests_to(CUSTOM_SEND)
+    text = sent.body["text"]["content"]
+    assert "芙蓉区婚姻登记处" in text and "2月12日 17:30" in text and "HN0001" in text
+    assert len(text.encode()) < 2048
+    assert outbound.result_of("HN0001:reminder_24h")["status"] == outbound.SENT
+
+
+def test_a_reminder_that_comes_due_after_the_slot_is_not_sent(outbox, wechat):
+    reminders.plan("HN0001", "o-alice", SLOT, "芙蓉区婚姻登记处", now=NOW)
+
+    worker.run_due(SLOT + timedelta(minutes=1))  # the scheduler was down all day
+
+    assert delivered_texts(wechat) == []
+
+
+# --- the worker -----------------------------------------------------------------------------
+
+
+def test_a_failing_job_is_retried_after_its_lease_then_given_up(r, monkeypatch):
+    calls = []
+
+    def broken(payload, now):
+        calls.append(now)
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(jobs.JOBS, "broken", broken)
+    queue.schedule("broken", "x", NOW, {})
+    lease = timedelta(seconds=worker.LEASE_SECONDS + 1)
+
+    for attempt in range(worker.MAX_ATTEMPTS + 2):
+        worker.run_due(NOW + attempt * lease)
+
+    assert len(calls) == worker.MAX_ATTEMPTS
+    assert r.zcard(queue.DUE) + r.zcard(queue.LEASED) == 0
+
+
+def test_a_notice_pushed_by_the_booking_engine_reaches_the_citizen(outbox, wechat, r):
+    outbound.note_user_message("o-alice", NOW)
+    push_notice(r, 7)
+
+    assert worker.run_due(NOW) == 1
+
+    assert delivered_texts(wechat) == ["候补成功：预约码 HN0007 已为您保留名额。"]
+
+
+# --- real scheduler processes ---------------------------------------------------------------
+
+
+def scheduler_process(redis_url, wechat, log_path):
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "WECHAT_API_BASE": wechat.base_url,
+        "WECHAT_APPID": wechat.appid,
+        "WECHAT_SECRET": wechat.secret,
+        "WECHAT_TEMPLATES": json.dumps(NOTICE_TEMPLATES),
+        "SCHEDULER_TICK_SECONDS": "0.1",
+    }
+    log = open(log_path, "w")  # noqa: SIM115 - closed with the process below
+    return subprocess.Popen([sys.executable, "-m", "scheduler"], cwd=ROOT, env=env, stdout=log, stderr=log), log
+
+
+def wait_until(condition, seconds=30):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_two_scheduler_processes_send_every_notice_exactly_once(r, redis_url, wechat, tmp_path):
+    now = datetime.now(UTC)
+    for n in range(60):
+        openid = f"o-{n}"
+        if n % 2:
+            outbound.note_user_message(openid, now)  # half wrote recently: chat messages; the rest: templates
+        push_notice(r, n, openid)
+    started = [scheduler_process(redis_url, wechat, tmp_path / f"scheduler-{i}.log") for i in range(2)]
+    try:
+        done = wait_until(lambda: len(delivered_texts(wechat)) >= 60 and r.zcard(queue.LEASED) == 0)
+    finally:
+        for process, _log in started:
+            process.send_signal(signal.SIGTERM)
+        exit_codes = [process.wait(10) for process, _log in started]
+        for _process, log in started:
+            log.close()
+
+    logs = "".join(path.read_text() for path in tmp_path.glob("scheduler-*.log"))
+    assert done, logs
+    assert exit_codes == [0, 0], logs
+    counts = Counter(delivered_texts(wechat))
+    assert len(counts) == 60 and set(counts.values()) == {1}
+    assert wechat.count(CUSTOM_SEND) == 30 and wechat.count(TEMPLATE_SEND) == 30
+
+
+def test_a_scheduler_killed_mid_tick_loses_nothing(r, redis_url, wechat, tmp_path):
+    now = datetime.now(UTC)
+    for n in range(5):
+        outbound.note_user_message(f"o-{n}", now)
+        push_notice(r, n, f"o-{n}")
+    wechat.slow(CUSTOM_SEND, 2)
+    process, log = scheduler_process(redis_url, wechat, tmp_path / "scheduler.log")
+    try:
+        sending = wait_until(lambda: any("sending" in (r.get(k) or "") for k in r.scan_iter("outbound:sent:*")))
+    finally:
+        process.kill()  # SIGKILL: no cleanup of any kind
+        process.wait(10)
+        log.close()
+    assert sending, (tmp_path / "scheduler.log").read_text()
+    assert r.zcard(queue.LEASED) == 5  # claimed, unfinished
+
+    wechat.slow(CUSTOM_SEND, 0)
+    outbound.init(client_for(wechat), {})
+    try:
+        worker.run_due(datetime.now(UTC) + timedelta(seconds=worker.LEASE_SECONDS + 1))
+    finally:
+        outbound.init(None, {})
+
+    counts = Counter(delivered_texts(wechat))
+    assert len(counts) == 5  # every notice arrived
+    assert sum(counts.values()) - 5 <= 1  # only the one on the wire at the kill may have gone twice
+    assert r.zcard(queue.DUE) + r.zcard(queue.LEASED) == 0
