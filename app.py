@@ -8,6 +8,9 @@ from werkzeug.exceptions import HTTPException
 
 from bot import logs, store
 from bot.config import Config, ConfigError
+from knowledge.charity import CharityError
+from knowledge.handbook import HandbookError
+from knowledge.offices import OfficeDataError
 
 MAX_BODY_BYTES = 64 * 1024  # WeChat's messages are a few KB; anything near this is hostile
 
@@ -21,9 +24,12 @@ def create_app(config: Config | None = None) -> Flask:
     app.config["TONGZHOU"] = config
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
 
-    from bot import webhook
+    _load_knowledge()
 
-    app.register_blueprint(webhook.blueprint)
+    from bot import api_bookings, api_faq, webhook
+
+    for blueprint in (webhook.blueprint, api_bookings.blueprint, api_faq.blueprint):
+        app.register_blueprint(blueprint)
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
@@ -38,11 +44,20 @@ def create_app(config: Config | None = None) -> Flask:
     return app
 
 
+def _load_knowledge() -> None:
+    """Load and validate every data file now, so a bad file stops start-up rather than a chat."""
+    from knowledge import charity, handbook, offices
+
+    offices.current()
+    handbook.current()  # also initialises jieba once, with its cache in var/
+    charity.current()  # a bad signature doesn't stop start-up: it disables account answers (and alarms)
+
+
 def _app_or_exit() -> Flask:
     try:
         return create_app()
-    except ConfigError as error:
-        print(f"configuration error: {error}", file=sys.stderr)
+    except (ConfigError, OfficeDataError, HandbookError, CharityError) as error:
+        print(f"start-up error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
 
 

@@ -285,7 +285,9 @@ def book(
         if kind == "code_taken":
             continue
         if kind in (CONFIRMED, "duplicate"):
-            return Outcome(CONFIRMED, get(result[1]))
+            booking = _snapshot(result[2])
+            _follow_with_reminders(booking, now)
+            return Outcome(CONFIRMED, booking)
         if kind == SLOT_FULL:
             return Outcome(
                 SLOT_FULL,
@@ -308,7 +310,9 @@ def cancel(code: str, *, now: datetime, openid: str = "", by_staff: bool = False
         "cancel", _code(code), _ts(now), cutoff, openid, _spares(), NOTICE_TEMPLATES["waitlist_promoted"], detail
     )
     if result[0] == CANCELLED:
-        return Outcome(CANCELLED, get(_code(code)), message="预约已取消", promoted=result[1])
+        booking = _snapshot(result[2])
+        _follow_with_reminders(booking, now, promoted=result[1])
+        return Outcome(CANCELLED, booking, message="预约已取消", promoted=result[1])
     return _refused(result[0], result[1:], now, rules)
 
 
@@ -343,7 +347,9 @@ def reschedule(
     )
     kind = result[0]
     if kind == RESCHEDULED:
-        return Outcome(RESCHEDULED, get(_code(code)), message="已改约", promoted=result[1])
+        booking = _snapshot(result[2])
+        _follow_with_reminders(booking, now, promoted=result[1])
+        return Outcome(RESCHEDULED, booking, message="已改约", promoted=result[1])
     if kind == "same_slot":
         return Outcome(INVALID, message="新时段和原来的相同", fields={"time": "新时段和原来的相同"})
     if kind == SLOT_FULL:
@@ -369,9 +375,9 @@ def check_in(code: str, office_id: str, *, now: datetime, rules: BookingRules | 
     )
     kind, rest = result[0], result[1:]
     if kind == CHECKED_IN:
-        return Outcome(CHECKED_IN, get(_code(code)), message="签到成功，请按工作人员指引办理登记")
+        return Outcome(CHECKED_IN, _snapshot(rest[1]), message="签到成功，请按工作人员指引办理登记")
     if kind == ALREADY_CHECKED_IN:
-        return Outcome(kind, get(_code(code)), message=f"这对新人已于 {_hm(rest[0], now)} 签到")
+        return Outcome(kind, _snapshot(rest[1]), message=f"这对新人已于 {_hm(rest[0], now)} 签到")
     if kind == WRONG_OFFICE:
         return Outcome(kind, message=f"这个预约在{rest[0]}，不是本登记处")
     if kind == NOT_TODAY:
@@ -552,20 +558,25 @@ def alternatives(
     registry: office_data.Registry | None = None,
     limit: int = 5,
 ) -> tuple[Alternative, ...]:
-    """The free places nearest in time to the one asked for: the same office first, then its city."""
+    """The free places nearest in time to the one asked for: the same office first, then its city.
+
+    The asked-for day is read first and usually suffices (a full slot is a busy hour, not a busy
+    fortnight), so the common answer costs one small round trip; any slot that day is nearer than
+    any slot on another day, so widening afterwards keeps the order.
+    """
     rules = rules or BookingRules()
     registry = registry or office_data.current()
     wanted = slots.slot_start(day, hhmm, now)
     neighbours = [o for o in registry.in_city(office.city) if o.id != office.id]
     days = slots.window_days(now, rules)
+    seen = {(office.id, day, hhmm)}
     found: list[Alternative] = []
-    for group in ([office], neighbours):
-        pairs = [(o, d) for o in group for d in days]
+    for pairs in ([(office, day)], [(office, d) for d in days if d != day], [(o, d) for o in neighbours for d in days]):
         free = [
             (abs(slots.slot_start(a.date, s.time, now) - wanted), o, a, s)
             for (o, _), a in zip(pairs, availability_for(pairs, now=now, rules=rules), strict=True)
             for s in a.slots
-            if a.open and s.remaining > 0 and not (o.id == office.id and a.date == day and s.time == hhmm)
+            if s.remaining > 0 and (o.id, a.date, s.time) not in seen
         ]
         free.sort(key=lambda item: (item[0], item[1].id))
         found += [Alternative(o.id, o.name, a.date, s.time, s.remaining) for _, o, a, s in free[: limit - len(found)]]
@@ -644,6 +655,25 @@ def _place(office: Office, day: date, hhmm: str, start: datetime) -> dict:
 def _rebooking_options(day: date, now: datetime, rules: BookingRules) -> str:
     later = [d for d in slots.window_days(now, rules) if d > day and not slots.calendar_reason(d)][:3]
     return f"近期可预约的日期有{'、'.join(_cn(d) for d in later)}。" if later else ""
+
+
+def _follow_with_reminders(booking: Booking, now: datetime, promoted: str = "") -> None:
+    """Move the 24 h / 2 h reminders with the booking (and give a couple booked from the waitlist theirs).
+
+    Closures and check-ins need no call: a reminder re-reads its booking and stays silent if it changed.
+    Imported here because the scheduler imports this module.
+    """
+    from scheduler import reminders
+
+    reminders.plan(booking, now)  # an inactive booking's reminders are removed
+    if promoted:
+        reminders.plan(get(promoted), now)
+
+
+def _snapshot(answer: list) -> Booking:
+    """A booking from a script's snapshot: [flat hash, history]."""
+    flat, history = answer
+    return _booking(dict(zip(flat[::2], flat[1::2], strict=True)), history)
 
 
 def _booking(raw: dict, history: list[str]) -> Booking:

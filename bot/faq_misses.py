@@ -1,6 +1,7 @@
 """Questions the handbook could not answer confidently, kept for the editors.
 
-One sorted set counts each normalised question; a hash remembers when it was last asked. Only
+One sorted set counts each question (normalised, punctuation dropped, so "口罩？" and "口罩"
+are one); a hash remembers when it was last asked. Only
 the most-asked MAX_QUESTIONS are kept, so a flood of nonsense cannot grow Redis without bound.
 Long digit runs are masked before storing: residents paste ID and phone numbers into questions.
 """
@@ -10,7 +11,7 @@ import re
 from datetime import datetime
 
 from bot import store
-from knowledge.normalize import normalize
+from knowledge.normalize import normalize, strip_punctuation
 
 log = logging.getLogger(__name__)
 
@@ -24,15 +25,17 @@ _ID_NUMBER = re.compile(r"(?<!\d)(\d{4})\d{10}(\d{3}[\dx])(?![\dx])")
 _PHONE = re.compile(r"(?<!\d)(1\d{2})\d{4}(\d{4})(?!\d)")
 
 
-def mask_numbers(text: str) -> str:
-    """4301**********123x for ID numbers, 138****5678 for mobile numbers."""
-    text = _ID_NUMBER.sub(lambda m: m.group(1) + "*" * 10 + m.group(2), text)
-    return _PHONE.sub(lambda m: m.group(1) + "****" + m.group(2), text)
+def mask_numbers(text: str, hide: str = "*") -> str:
+    """4301**********123X for ID numbers, 138****5678 for mobile numbers."""
+    text = _ID_NUMBER.sub(lambda m: m.group(1) + hide * 10 + m.group(2).upper(), text)
+    return _PHONE.sub(lambda m: m.group(1) + hide * 4 + m.group(2), text)
 
 
 def record(text: str, now: datetime) -> None:
     """Count one unanswered or low-confidence question. A Redis outage loses the count, not the reply."""
-    question = mask_numbers(normalize(text))[:MAX_CHARS]
+    # Mask before dropping punctuation ("身份证…，电话…" must not fuse two numbers into one run),
+    # hiding digits behind "•", which strip_punctuation keeps, then showing them as "*".
+    question = strip_punctuation(mask_numbers(normalize(text), hide="•")).replace("•", "*")[:MAX_CHARS]
     if not question:
         return
     try:

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 APOLOGY = "抱歉，系统刚才开了个小差，请稍后再发一次。给您带来不便，敬请谅解。"
 BUSY = "系统繁忙，请稍后再试。您的信息没有丢失。"
 STILL_WORKING = "您的上一条消息还在处理中，请稍候再发。"
+TOO_FAST = "您发送消息太频繁了，请休息一分钟再试。"
 
 
 @dataclass
@@ -50,6 +51,10 @@ def _once(inbound: m.Inbound, key: str, request_id: str) -> tuple[str, str]:
         turn = turns.begin(inbound.openid, key)
     except turns.Busy:
         return render.to_xml(Text(STILL_WORKING), inbound.openid, inbound.account), "busy"
+    except turns.Limited as limited:
+        reply_xml = render.to_xml(Text(TOO_FAST), inbound.openid, inbound.account)
+        turns.end(limited.turn, reply_xml)
+        return reply_xml, "rate_limited"
     if turn.session is None:
         return turn.earlier_reply, "retry"
     session = turn.session

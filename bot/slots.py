@@ -10,6 +10,7 @@ import logging
 import os
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
+from functools import cache
 
 import chinese_calendar
 from lunar_python import Lunar
@@ -160,6 +161,7 @@ def window_reason(day: date, now: datetime, rules: BookingRules) -> str:
     return f"只能预约{earliest}起、{rules.window_days}天以内的日期（{span}）"
 
 
+@cache
 def slot_times(office: Office) -> tuple[str, ...]:
     """The start times of the office's slots: each opening period cut into slot_minutes steps."""
     step = timedelta(minutes=office.slot_minutes)
@@ -207,6 +209,7 @@ def peak_name(day: date, staff_peak_label: str = "") -> str:
     return ""
 
 
+@cache
 def qixi(year: int) -> date:
     """七夕: the 7th day of the 7th lunar month, as a solar date."""
     solar = Lunar.fromYmd(year, 7, 7).getSolar()

@@ -19,6 +19,9 @@ from bot.messages import Session
 DEDUPE_TTL_SECONDS = 300
 LOCK_LEASE_MS = 10_000  # longer than any handler takes; frees the lock if a worker dies holding it
 WAIT_SECONDS = 4.0  # WeChat gives up after 5 s, so waiting longer helps nobody
+# A window opens with a user's first message and lasts a minute. The limit is far above a person
+# typing; it stops a script flooding one account's session.
+MESSAGES_PER_MINUTE = 30
 PENDING = "\x00pending"
 
 _BEGIN = """
@@ -26,6 +29,9 @@ if ARGV[4] == '1' then
   local seen = redis.call('GET', KEYS[1])
   if seen then return {'seen', seen} end
   redis.call('SET', KEYS[1], ARGV[5], 'EX', ARGV[3])
+  local sent = redis.call('INCR', KEYS[4])
+  if sent == 1 then redis.call('EXPIRE', KEYS[4], 60) end
+  if sent > tonumber(ARGV[6]) then return {'limited', ''} end
 end
 if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'locked', ''} end
 return {'run', redis.call('GET', KEYS[3]) or ''}
@@ -41,6 +47,14 @@ return 1
 
 class Busy(Exception):
     """Another message of the same user held the session for longer than we can wait."""
+
+
+class Limited(Exception):
+    """The user sent more than MESSAGES_PER_MINUTE; the turn is claimed, so end() it with a reply."""
+
+    def __init__(self, turn):
+        super().__init__(turn.keys[2])
+        self.turn = turn
 
 
 @dataclass
@@ -63,17 +77,20 @@ def _scripts():
 def begin(openid: str, message_key: str) -> Turn:
     """Claim the message and lock and load its sender's session (waiting up to WAIT_SECONDS)."""
     begin_script, _ = _scripts()
-    keys = [f"dedupe:{message_key}", f"lock:{sessions.key(openid)}", sessions.key(openid)]
+    keys = [f"dedupe:{message_key}", f"lock:{sessions.key(openid)}", sessions.key(openid), f"rate:{openid}"]
     turn = Turn(keys, os.urandom(8).hex())
     deadline, claim = time.monotonic() + WAIT_SECONDS, "1"
     while True:
-        state, value = begin_script(keys, [turn.token, LOCK_LEASE_MS, DEDUPE_TTL_SECONDS, claim, PENDING])
+        args = [turn.token, LOCK_LEASE_MS, DEDUPE_TTL_SECONDS, claim, PENDING, MESSAGES_PER_MINUTE]
+        state, value = begin_script(keys, args)
         if state == "run":
             turn.session = Session.from_json(openid, json.loads(value)) if value else Session(openid)
             return turn
         if state == "seen":
             turn.earlier_reply = value if value != PENDING else _wait_for_reply(keys[0], deadline)
             return turn
+        if state == "limited":
+            raise Limited(turn)
         claim = "0"  # the message is ours; only the lock is still held by the user's previous message
         if time.monotonic() >= deadline:
             end(turn, reply_xml="")  # unclaim: nothing ran, so WeChat's retry may run it
@@ -85,7 +102,7 @@ def end(turn: Turn, reply_xml: str, session: Session | None = None) -> None:
     """Keep the reply for retries, save the session (unless None) and unlock — atomically."""
     _, end_script = _scripts()
     payload = sessions.dump(session) if session is not None else ""
-    end_script(turn.keys, [turn.token, reply_xml, DEDUPE_TTL_SECONDS, payload, sessions.IDLE_SECONDS])
+    end_script(turn.keys[:3], [turn.token, reply_xml, DEDUPE_TTL_SECONDS, payload, sessions.IDLE_SECONDS])
 
 
 def _wait_for_reply(dedupe_key: str, deadline: float) -> str:

@@ -1,14 +1,125 @@
-# TEMPORARY STUB written by the lead so the router imports; the handbook engineer replaces this file entirely.
+"""防疫问答: answering residents' questions from the prevention handbook.
+
+Contract with the router (which owns the order of things):
+- `ask` answers any free text meant for the handbook. In the middle of another flow, call it
+  only when `looks_like_question(text)` is true; `session.flow` is never changed here, so that
+  flow resumes afterwards.
+- Numbered choices this module offers are kept in `session.data["handbook_choices"]`. When
+  `has_choices(session)` is true, give a digit message to `pick` first; it returns None when the
+  digit is not one of the choices, and the message then goes where it would have gone.
+  When a message goes elsewhere, call `drop_choices(session)` so a later digit meant for
+  another flow (a booking slot) is not taken for a stale handbook choice.
+- Outside any flow every list is numbered. Inside another flow only suggestions are (the user
+  has to pick one to get an answer); related questions are shown as text to send instead,
+  so the flow's own digits stay its own.
+"""
+
+from bot import faq_misses
+from bot.messages import Inbound, Session
 from bot.replies import Text
+from knowledge import handbook
+from knowledge.normalize import compact
+
+CHOICES = "handbook_choices"  # session.data key: [{"category": name} | {"entry": id}, ...]
+
+HOTLINE_ADVICE = (
+    "其他问题请拨打12345政务服务便民热线，或咨询当地卫生健康部门、所在社区。"
+    "有发热等症状请到发热门诊就诊，急症请拨打120。"
+)
 
 
-def ask(message, session):
-    return Text("防疫问答即将开放。")
+def ask(message: Inbound, session: Session) -> Text:
+    """Answer a free-text question: the answer, up to 3 numbered guesses, or an honest "not covered"."""
+    book = handbook.current()
+    decision = book.decide(message.text)
+    if decision.kind == handbook.ANSWER:
+        entry, _score = decision.matches[0]
+        return _answer(book, entry, session)
+    faq_misses.record(message.text, message.received_at)
+    if decision.kind == handbook.SUGGESTIONS:
+        entries = [entry for entry, _score in decision.matches]
+        session.data[CHOICES] = [{"entry": entry.id} for entry in entries]
+        lines = ["您想问的是不是下面这些？回复数字查看：", *_numbered(e.question for e in entries)]
+        lines.append("都不是的话，请换个说法再问，或发送“防疫问答”查看全部分类。")
+        return Text("\n".join(lines), intent="faq.suggest")
+    return _not_covered(book, session)
 
 
-def categories(message, session):
-    return Text("防疫问答即将开放。")
+def categories(message: Inbound, session: Session) -> Text:
+    """The 防疫问答 menu: the categories, numbered; a digit then opens one (see `pick`)."""
+    book = handbook.current()
+    session.data[CHOICES] = [{"category": name} for name in book.categories]
+    lines = ["防疫问答：回复数字查看分类", *_numbered(book.categories)]
+    lines.append("也可以直接发问题，比如“口罩多久换一次”。")
+    return Text("\n".join(lines), intent="faq.categories")
 
 
-def pick(message, session):
-    return None
+def pick(message: Inbound, session: Session) -> Text | None:
+    """Open the numbered choice the digit names; None when there is no such pending choice."""
+    text = compact(message.text)
+    choices = session.data.get(CHOICES) or []
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= len(choices):
+        return None
+    choice = choices[int(text) - 1]
+    book = handbook.current()
+    if "category" in choice and choice["category"] in book.categories:
+        return _category(book, choice["category"], session)
+    entry = book.by_id.get(choice.get("entry", ""))
+    if entry is None:  # the handbook was reloaded since the list was shown
+        drop_choices(session)
+        return Text("问答库刚刚更新过，请重新发送“防疫问答”或直接提问。", intent="faq.stale_choice")
+    return _answer(book, entry, session)
+
+
+def looks_like_question(text: str) -> bool:
+    """True when the handbook can answer `text` outright: the router's test for a digression."""
+    return handbook.current().decide(text).kind == handbook.ANSWER
+
+
+def has_choices(session: Session) -> bool:
+    return bool(session.data.get(CHOICES))
+
+
+def drop_choices(session: Session) -> None:
+    session.data.pop(CHOICES, None)
+
+
+def _answer(book: handbook.Handbook, entry: handbook.Entry, session: Session) -> Text:
+    reviewed = entry.reviewed
+    lines = [
+        f"【{entry.question}】",
+        entry.answer,
+        f"来源：{entry.source}（{reviewed.year}年{reviewed.month}月{reviewed.day}日审核）",
+    ]
+    related = book.related(entry)
+    if session.flow is None:
+        session.data[CHOICES] = [{"entry": other.id} for other in related]
+        offers = "  ".join(f"{number}. {other.question}" for number, other in enumerate(related, 1))
+        lines.append(f"相关问题（回复数字查看）：{offers}")
+    else:
+        drop_choices(session)
+        lines.append(f"相关问题（直接发送即可）：{'／'.join(other.question for other in related)}")
+    return Text("\n".join(lines), intent="faq.answer")
+
+
+def _category(book: handbook.Handbook, category: str, session: Session) -> Text:
+    entries = book.in_category(category)
+    session.data[CHOICES] = [{"entry": entry.id} for entry in entries]
+    lines = [f"【{category}】回复数字查看回答：", *_numbered(entry.question for entry in entries)]
+    return Text("\n".join(lines), intent="faq.category")
+
+
+def _not_covered(book: handbook.Handbook, session: Session) -> Text:
+    lines = ["抱歉，防疫知识手册里暂时没有这个问题的答案，我们已记下，会请工作人员补充。"]
+    if session.flow is None:
+        session.data[CHOICES] = [{"category": name} for name in book.categories]
+        lines.append("您可以换个说法再问，或回复数字查看分类：")
+        lines.extend(_numbered(book.categories))
+    else:
+        lines.append(f"您可以换个说法再问。手册包括：{'、'.join(book.categories)}。")
+    lines.append(HOTLINE_ADVICE)
+    return Text("\n".join(lines), intent="faq.not_covered")
+
+
+def _numbered(items) -> list[str]:
+    return [f"{number}. {item}" for number, item in enumerate(items, 1)]

@@ -1,37 +1,54 @@
-"""What the scheduler does with each kind of due work: JOBS, the one table from kind to function.
+"""What the scheduler does with each kind of due work: JOBS, the one table from kind to job.
 
-A job is `(payload, now) -> None`. Returning means done; raising means "try again": the item
-stays leased and comes back when its lease runs out, until worker.MAX_ATTEMPTS.
+A job's `run` is `(payload, now) -> None`. Returning means done; raising means "try again": the
+item stays leased and comes back when its lease runs out, until worker.MAX_ATTEMPTS.
+A job with `every` is housekeeping: one item of it always exists, and each run schedules the next.
 
-Notices (waitlist promotions, closures) arrive from the booking engine as JSON objects pushed with
-RPUSH onto the Redis list NOTICES_PENDING:
-    {"key": "<booking code>:<kind>", "openid": "...", "kind": "waitlist_promoted",
-     "text": "<the message>", "template_data": {"office": "...", ...}}
-`key` is the idempotency key: one notice per key ever reaches the user. Each tick adopts them into
-the queue, so a scheduler that dies holding one loses nothing.
+Notices (waitlist promotions, closures) are queued by the booking engine's scripts as JSON pushed
+onto NOTICES_PENDING: {"key": "<code>:<kind>", "kind", "openid", "text", "code", "date", ...}.
+`key` is the idempotency key, so one notice per key ever reaches the user. Each tick adopts them
+into the queue, so a scheduler that dies holding one loses nothing.
 
-Still to plug in once bot/bookings.py exists (each a function here plus one row in JOBS, run as
-self-rescheduling items): no-show marking after slot + grace (bookings.mark_no_shows(now)),
-PII anonymisation after retention (bookings.anonymise_expired(now)), and the daily per-office
-summary for staff. Dialogue pages need no job: they live in the session, which expires on its own.
+Still missing: the daily per-office summary for staff (bookings, check-ins, no-shows, tomorrow's
+load) that the console's /summary shows; it needs the console's storage format agreed first.
+Dialogue pages need no job: they live in the session, which expires on its own.
 """
 
-from datetime import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from bot import outbound
+from bot import bookings, outbound
 from scheduler import reminders
 
 NOTICE = "notice"
-NOTICES_PENDING = "notices:pending"
+NOTICES_PENDING = bookings.KEYS["notices"]
+
+
+@dataclass(frozen=True)
+class Job:
+    run: Callable[[dict, datetime], None]
+    every: timedelta | None = None
 
 
 def send_notice(payload: dict, now: datetime) -> None:
-    outbound.send(
-        payload["openid"], payload["kind"], payload["key"], payload["text"], payload.get("template_data"), now=now
-    )
+    if not payload.get("openid"):
+        return  # booked by phone: staff tell them by phone, WeChat cannot reach them
+    # Template fields may name any notice field (code, date, office_id, ...) as well as "text".
+    outbound.send(payload["openid"], payload["kind"], payload["key"], payload["text"], payload, now=now)
+
+
+def mark_no_shows(payload: dict, now: datetime) -> None:
+    bookings.mark_no_shows(now)
+
+
+def anonymise_expired(payload: dict, now: datetime) -> None:
+    bookings.anonymise_expired(now)
 
 
 JOBS = {
-    NOTICE: send_notice,
-    reminders.REMINDER: reminders.send_reminder,
+    NOTICE: Job(send_notice),
+    reminders.REMINDER: Job(reminders.send_reminder),
+    "no_shows": Job(mark_no_shows, every=timedelta(minutes=1)),
+    "anonymise": Job(anonymise_expired, every=timedelta(hours=1)),
 }

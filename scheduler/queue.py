@@ -73,6 +73,16 @@ return adopted
 """
 
 
+# Schedules the pair only if it is neither waiting nor running.
+_SCHEDULE_IF_ABSENT = """
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) or redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('HDEL', KEYS[4], ARGV[1])
+return 1
+"""
+
+
 @dataclass(frozen=True)
 class Item:
     kind: str
@@ -89,13 +99,21 @@ class Item:
 def schedule(kind: str, key: str, due_at: datetime, payload: dict) -> None:
     """Run `kind` for `key` at `due_at`, replacing whatever was scheduled for that pair."""
     item_id = _id(kind, key)
-    record = {"kind": kind, "key": key, "due_at": due_at.timestamp(), "payload": payload}
     pipe = store.client().pipeline(transaction=True)
-    pipe.hset(ITEMS, item_id, json.dumps(record, ensure_ascii=False))
+    pipe.hset(ITEMS, item_id, _record(kind, key, due_at, payload))
     pipe.zadd(DUE, {item_id: due_at.timestamp()})
     pipe.zrem(LEASED, item_id)
     pipe.hdel(ATTEMPTS, item_id)
     pipe.execute()
+
+
+def schedule_if_absent(kind: str, key: str, due_at: datetime, payload: dict) -> bool:
+    """Like schedule(), but leaves a pair that is already waiting or running alone; True if it scheduled."""
+    item_id = _id(kind, key)
+    record = _record(kind, key, due_at, payload)
+    return bool(
+        store.client().eval(_SCHEDULE_IF_ABSENT, 4, DUE, LEASED, ITEMS, ATTEMPTS, item_id, due_at.timestamp(), record)
+    )
 
 
 def unschedule(kind: str, key: str) -> None:
@@ -137,6 +155,10 @@ def scheduled(kind: str, key: str) -> datetime | None:
     """When the pair is due, or None if it is not waiting (never scheduled, running, or done)."""
     score = store.client().zscore(DUE, _id(kind, key))
     return None if score is None else datetime.fromtimestamp(score, UTC)
+
+
+def _record(kind: str, key: str, due_at: datetime, payload: dict) -> str:
+    return json.dumps({"kind": kind, "key": key, "due_at": due_at.timestamp(), "payload": payload}, ensure_ascii=False)
 
 
 def _id(kind: str, key: str) -> str:

@@ -1,31 +1,31 @@
 """Booking reminders, 24 hours and 2 hours before the slot.
 
-The booking engine calls plan() when a booking is made or moved and cancel() when it is cancelled,
-in the same code path as the change itself. Each reminder is one queue item keyed by booking code
-and lead ("<code>:24h"), so planning again replaces the old time and cancelling removes it: a moved
-or cancelled booking has no stale reminder left to fire. The same key is the message's idempotency
-key, so a reminder reaches the user at most once however many schedulers run.
+The booking engine calls plan() after a booking is made, moved or given to a waiting couple, and
+cancel() after one is cancelled. Each reminder is one queue item keyed "<code>:24h" / "<code>:2h",
+so planning again replaces the old time and cancelling removes it. When a reminder comes due it
+reads the booking again and says nothing unless the booking is still confirmed for that same slot,
+so even a change that never reached plan()/cancel() leaves no stale reminder.
 """
 
 from datetime import datetime, timedelta
 
-from bot import outbound
+from bot import bookings, outbound
 from scheduler import queue
 
 REMINDER = "reminder"
 LEADS = {"24h": timedelta(hours=24), "2h": timedelta(hours=2)}
-LEAD_WORDS = {"24h": "明天", "2h": "两小时后"}
+LEAD_WORDS = {"24h": "明天", "2h": "今天"}
 
 
-def plan(code: str, openid: str, starts_at: datetime, office: str, now: datetime) -> None:
-    """(Re)schedule both reminders for a booking; a lead whose time has already passed is dropped."""
+def plan(booking: bookings.Booking, now: datetime) -> None:
+    """(Re)schedule both reminders; a lead whose time has passed, or a booking without WeChat, gets none."""
     for lead, before in LEADS.items():
-        due_at = starts_at - before
-        if due_at <= now:
-            queue.unschedule(REMINDER, f"{code}:{lead}")
+        due_at = booking.starts_at - before
+        if not booking.active or not booking.openid or due_at <= now:
+            queue.unschedule(REMINDER, f"{booking.code}:{lead}")
             continue
-        payload = {"code": code, "lead": lead, "openid": openid, "starts_at": starts_at.isoformat(), "office": office}
-        queue.schedule(REMINDER, f"{code}:{lead}", due_at, payload)
+        payload = {"code": booking.code, "lead": lead, "starts_at": booking.starts_at.isoformat()}
+        queue.schedule(REMINDER, f"{booking.code}:{lead}", due_at, payload)
 
 
 def cancel(code: str) -> None:
@@ -34,20 +34,17 @@ def cancel(code: str) -> None:
 
 
 def send_reminder(payload: dict, now: datetime) -> None:
-    starts_at = datetime.fromisoformat(payload["starts_at"])
-    if now >= starts_at:
-        return  # the scheduler was down past the slot: a reminder now would only confuse
-    when = f"{starts_at.month}月{starts_at.day}日 {starts_at:%H:%M}"
+    booking = bookings.get(payload["code"])
+    planned_start = datetime.fromisoformat(payload["starts_at"])
+    if not booking or not booking.active or booking.starts_at != planned_start or now >= booking.starts_at:
+        return  # cancelled, moved, or the scheduler was down past the slot: a reminder would mislead
+    lead = payload["lead"]
+    when = f"{booking.date.month}月{booking.date.day}日 {booking.time}"
     text = (
-        f"【婚姻登记预约提醒】您预约的{payload['office']}婚姻登记时间为{LEAD_WORDS[payload['lead']]}（{when}），"
-        f"预约码 {payload['code']}。请按时到场；如需改约或取消，请在本公众号内操作。"
+        f"【婚姻登记预约提醒】您预约的{booking.office_name}婚姻登记时间为{LEAD_WORDS[lead]} {when}，"
+        f"确认码 {booking.code}。请双方携带本人身份证、佩戴口罩按时到场；不能前往请回复“取消预约”。"
     )
-    template_data = {"office": payload["office"], "time": when, "code": payload["code"]}
-    outbound.send(
-        payload["openid"],
-        f"reminder_{payload['lead']}",
-        f"{payload['code']}:{REMINDER}_{payload['lead']}",
-        text,
-        template_data,
-        now=now,
-    )
+    template_data = {"office": booking.office_name, "time": when, "code": booking.code}
+    # The slot is part of the key: a booking moved after its first reminder gets reminded of the new time.
+    key = f"{booking.code}:reminder_{lead}:{booking.date.isoformat()}T{booking.time}"
+    outbound.send(booking.openid, f"reminder_{lead}", key, text, template_data, now=now)

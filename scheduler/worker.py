@@ -12,10 +12,14 @@ BATCH = 10
 # working scheduler never has its items re-queued under it.
 LEASE_SECONDS = 300
 MAX_ATTEMPTS = 5
+HOUSEKEEPING_KEY = "every"
 
 
 def run_due(now: datetime) -> int:
     """Run up to BATCH items due by `now`; returns how many left the queue (done or given up)."""
+    for kind, job in jobs.JOBS.items():
+        if job.every:
+            queue.schedule_if_absent(kind, HOUSEKEEPING_KEY, now, {})
     queue.adopt_list(jobs.NOTICES_PENDING, jobs.NOTICE, now, BATCH)
     finished = 0
     for item in queue.claim_due(now, LEASE_SECONDS, BATCH):
@@ -23,12 +27,14 @@ def run_due(now: datetime) -> int:
         try:
             if job is None:
                 raise LookupError(f"no job for kind {item.kind!r}")
-            job(item.payload, now)
+            job.run(item.payload, now)
         except Exception:
             if item.attempts < MAX_ATTEMPTS:
                 log.exception("job %s failed (attempt %s); retrying after its lease", item.id, item.attempts)
                 continue
             log.exception("job %s failed %s times; giving up", item.id, item.attempts)
+        if job and job.every:
+            queue.schedule(item.kind, item.key, now + job.every, item.payload)
         queue.complete(item)
         finished += 1
     return finished

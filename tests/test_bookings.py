@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from bot import bookings, idcard
 from bot.slots import BookingRules
 from knowledge.offices import Office, Registry
+from scheduler import queue, reminders
 
 TZ = ZoneInfo("Asia/Shanghai")
 FURONG = Office("changsha-furong", "长沙市芙蓉区婚姻登记处", "长沙市", "芙蓉区", 28.19, 113.03, capacity=2)
@@ -314,3 +315,13 @@ def test_personal_data_is_removed_after_the_retention_period(r):
     assert after.names == () and after.id_numbers == ()
     assert after.history[-1].event == "anonymised"
     assert "hash1" not in r.hgetall(f"booking:{b.code}")
+
+
+def test_reminders_follow_the_booking_and_the_couple_promoted_from_the_waitlist(r):
+    b = book(hhmm="09:00", openid="o-1").booking
+    assert queue.scheduled(reminders.REMINDER, f"{b.code}:24h") is None  # booked less than 24 hours ahead
+    assert queue.scheduled(reminders.REMINDER, f"{b.code}:2h") == at(TUESDAY, "07:00")
+    bookings.join_waitlist(FURONG, TUESDAY, couple(), now=NOW, half="上午", openid="o-2")
+    promoted = bookings.cancel(b.code, now=NOW).promoted
+    assert queue.scheduled(reminders.REMINDER, f"{b.code}:2h") is None
+    assert queue.scheduled(reminders.REMINDER, f"{promoted}:2h") == at(TUESDAY, "07:00")

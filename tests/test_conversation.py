@@ -92,3 +92,12 @@ def test_intents_are_tried_in_the_written_order():
     assert names.index("payment_warning") == 0
     assert names.index("cancel_booking") < names.index("booking")
     assert names.index("my_booking") < names.index("booking")
+
+
+def test_a_flood_from_one_user_is_slowed_politely(chat, monkeypatch):
+    from bot import turns
+
+    monkeypatch.setattr(turns, "MESSAGES_PER_MINUTE", 5)
+    replies = [chat.say(f"你好{i}") for i in range(7)]
+    assert all("太频繁" not in reply for reply in replies[:5])
+    assert all("太频繁" in reply for reply in replies[5:])

@@ -10,18 +10,19 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import outbound, wechat_api
+from bot import bookings, outbound, wechat_api
 from scheduler import jobs, queue, reminders, worker
+from tests import test_bookings
 from tests.fakewechat import CUSTOM_SEND, TEMPLATE_SEND, FakeWeChat
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 2, 10, 9, 0, tzinfo=UTC)
-SLOT = datetime(2026, 2, 12, 9, 30, tzinfo=UTC)
-TZ_SHANGHAI = ZoneInfo("Asia/Shanghai")
+FURONG = test_bookings.FURONG
+MONDAY_10AM = test_bookings.NOW
+TUESDAY, WEDNESDAY, THURSDAY = test_bookings.TUESDAY, test_bookings.WEDNESDAY, test_bookings.THURSDAY
 NOTICE_TEMPLATES = {"waitlist_promoted": {"template_id": "tpl-waitlist", "fields": {"first": "text"}}}
 
 
@@ -37,7 +38,8 @@ def client_for(fake):
 
 @pytest.fixture
 def outbox(r, wechat):
-    outbound.init(client_for(wechat), {})
+    reminder = outbound.Template("tpl-reminder", {"first": "text", "keyword1": "office", "keyword2": "time"})
+    outbound.init(client_for(wechat), {"reminder_24h": reminder, "reminder_2h": reminder})
     yield
     outbound.init(None, {})
 
@@ -133,52 +135,109 @@ def test_pushed_notices_become_due_work_and_bad_ones_are_set_aside(r):
 # --- reminders ------------------------------------------------------------------------------
 
 
+def book(day=WEDNESDAY, hhmm="09:00", openid="o-alice", now=MONDAY_10AM):
+    people = [
+        {"name": "张伟", "id_number": test_bookings.id_number("19900101", "男")},
+        {"name": "李娜", "id_number": test_bookings.id_number("19920202", "女")},
+    ]
+    outcome = bookings.book(FURONG, day, hhmm, people, now=now, openid=openid, registry=test_bookings.CHANGSHA)
+    assert outcome.kind == bookings.CONFIRMED, outcome
+    return outcome.booking
+
+
 def test_a_booking_gets_reminders_a_day_and_two_hours_before(r):
-    reminders.plan("HN0001", "o-alice", SLOT, "芙蓉区婚姻登记处", now=NOW)
+    booking = book()
+    reminders.plan(booking, now=MONDAY_10AM)
 
-    assert queue.scheduled(reminders.REMINDER, "HN0001:24h") == SLOT - timedelta(hours=24)
-    assert queue.scheduled(reminders.REMINDER, "HN0001:2h") == SLOT - timedelta(hours=2)
-
-
-def test_a_moved_booking_is_reminded_only_at_its_new_time(r):
-    reminders.plan("HN0001", "o-alice", SLOT, "芙蓉区婚姻登记处", now=NOW)
-    reminders.plan("HN0001", "o-alice", SLOT + timedelta(days=2), "芙蓉区婚姻登记处", now=NOW)
-
-    assert queue.claim_due(SLOT, 60, 10) == []
-    assert keys(queue.claim_due(SLOT + timedelta(days=2), 60, 10)) == ["HN0001:24h", "HN0001:2h"]
+    assert queue.scheduled(reminders.REMINDER, f"{booking.code}:24h") == booking.starts_at - timedelta(hours=24)
+    assert queue.scheduled(reminders.REMINDER, f"{booking.code}:2h") == booking.starts_at - timedelta(hours=2)
 
 
-def test_a_cancelled_booking_is_never_reminded(r):
-    reminders.plan("HN0001", "o-alice", SLOT, "芙蓉区婚姻登记处", now=NOW)
-    reminders.cancel("HN0001")
+def test_a_booking_for_tomorrow_morning_gets_only_the_two_hour_reminder(r):
+    booking = book(day=TUESDAY)
+    reminders.plan(booking, now=MONDAY_10AM)
 
-    assert queue.claim_due(SLOT + timedelta(days=30), 60, 10) == []
+    assert queue.scheduled(reminders.REMINDER, f"{booking.code}:24h") is None
+    assert queue.scheduled(reminders.REMINDER, f"{booking.code}:2h") == booking.starts_at - timedelta(hours=2)
 
 
-def test_a_booking_made_for_three_hours_from_now_gets_only_the_two_hour_reminder(r):
-    reminders.plan("HN0001", "o-alice", NOW + timedelta(hours=3), "芙蓉区婚姻登记处", now=NOW)
+def test_a_booking_made_by_phone_gets_no_wechat_reminder(r):
+    reminders.plan(book(openid=""), now=MONDAY_10AM)
 
-    assert queue.scheduled(reminders.REMINDER, "HN0001:24h") is None
-    assert queue.scheduled(reminders.REMINDER, "HN0001:2h") == NOW + timedelta(hours=1)
+    assert r.zcard(queue.DUE) == 0
+
+
+def test_a_moved_booking_is_reminded_only_at_its_new_time(outbox, wechat):
+    booking = book()
+    reminders.plan(booking, now=MONDAY_10AM)
+    moved = bookings.reschedule(booking.code, FURONG, THURSDAY, "10:00", now=MONDAY_10AM).booking
+    reminders.plan(moved, now=MONDAY_10AM)
+
+    assert queue.claim_due(booking.starts_at, 60, 10) == []
+    due = queue.claim_due(moved.starts_at, 60, 10)
+    assert keys(due) == [f"{booking.code}:24h", f"{booking.code}:2h"]
+
+
+def test_a_cancelled_booking_is_never_reminded(outbox, wechat):
+    booking = book()
+    reminders.plan(booking, now=MONDAY_10AM)
+    bookings.cancel(booking.code, now=MONDAY_10AM)
+    reminders.cancel(booking.code)
+
+    worker.run_due(booking.starts_at - timedelta(hours=24))
+    worker.run_due(booking.starts_at - timedelta(hours=2))
+    assert delivered_texts(wechat) == []
+
+
+def test_a_booking_cancelled_without_telling_the_scheduler_still_gets_no_reminder(outbox, wechat):
+    booking = book()
+    reminders.plan(booking, now=MONDAY_10AM)
+    bookings.cancel(booking.code, now=MONDAY_10AM)
+
+    worker.run_due(booking.starts_at - timedelta(hours=24))
+    assert delivered_texts(wechat) == []
+
+
+def test_a_booking_moved_without_telling_the_scheduler_gets_no_reminder_for_the_old_time(outbox, wechat):
+    booking = book()
+    reminders.plan(booking, now=MONDAY_10AM)
+    bookings.reschedule(booking.code, FURONG, THURSDAY, "10:00", now=MONDAY_10AM)
+
+    worker.run_due(booking.starts_at - timedelta(hours=24))
+    assert delivered_texts(wechat) == []
 
 
 def test_the_reminder_tells_the_citizen_where_and_when(outbox, wechat):
-    outbound.note_user_message("o-alice", SLOT - timedelta(hours=30))
-    reminders.plan("HN0001", "o-alice", SLOT.astimezone(TZ_SHANGHAI), "芙蓉区婚姻登记处", now=NOW)
+    booking = book()
+    outbound.note_user_message("o-alice", MONDAY_10AM)
+    reminders.plan(booking, now=MONDAY_10AM)
 
-    assert worker.run_due(SLOT - timedelta(hours=24)) == 1
+    worker.run_due(booking.starts_at - timedelta(hours=24))
 
-    (sent,) = wechat.requests_to(CUSTOM_SEND)
-    text = sent.body["text"]["content"]
-    assert "芙蓉区婚姻登记处" in text and "2月12日 17:30" in text and "HN0001" in text
+    (text,) = delivered_texts(wechat)
+    assert "长沙市芙蓉区婚姻登记处" in text and "明天 3月4日 09:00" in text and booking.code in text
     assert len(text.encode()) < 2048
-    assert outbound.result_of("HN0001:reminder_24h")["status"] == outbound.SENT
+
+
+def test_a_booking_moved_after_its_first_reminder_is_reminded_of_the_new_time(outbox, wechat):
+    booking = book()
+    reminders.plan(booking, now=MONDAY_10AM)
+    worker.run_due(booking.starts_at - timedelta(hours=24))
+    later = booking.starts_at - timedelta(hours=23)
+    moved = bookings.reschedule(booking.code, FURONG, THURSDAY, "10:00", now=later).booking
+    reminders.plan(moved, now=later)
+
+    worker.run_due(moved.starts_at - timedelta(hours=24))
+
+    texts = delivered_texts(wechat)
+    assert len(texts) == 2 and "3月4日 09:00" in texts[0] and "3月5日 10:00" in texts[1]
 
 
 def test_a_reminder_that_comes_due_after_the_slot_is_not_sent(outbox, wechat):
-    reminders.plan("HN0001", "o-alice", SLOT, "芙蓉区婚姻登记处", now=NOW)
+    booking = book()
+    reminders.plan(booking, now=MONDAY_10AM)
 
-    worker.run_due(SLOT + timedelta(minutes=1))  # the scheduler was down all day
+    worker.run_due(booking.starts_at + timedelta(minutes=1))  # the scheduler was down all day
 
     assert delivered_texts(wechat) == []
 
@@ -193,7 +252,7 @@ def test_a_failing_job_is_retried_after_its_lease_then_given_up(r, monkeypatch):
         calls.append(now)
         raise RuntimeError("boom")
 
-    monkeypatch.setitem(jobs.JOBS, "broken", broken)
+    monkeypatch.setitem(jobs.JOBS, "broken", jobs.Job(broken))
     queue.schedule("broken", "x", NOW, {})
     lease = timedelta(seconds=worker.LEASE_SECONDS + 1)
 
@@ -201,16 +260,45 @@ def test_a_failing_job_is_retried_after_its_lease_then_given_up(r, monkeypatch):
         worker.run_due(NOW + attempt * lease)
 
     assert len(calls) == worker.MAX_ATTEMPTS
-    assert r.zcard(queue.DUE) + r.zcard(queue.LEASED) == 0
+    assert queue.scheduled("broken", "x") is None and not r.zscore(queue.LEASED, "broken:x")
+
+
+def test_a_couple_who_never_came_is_marked_no_show_by_the_scheduler(outbox):
+    booking = book(day=TUESDAY)
+
+    worker.run_due(booking.starts_at + timedelta(hours=3))
+
+    assert bookings.get(booking.code).status == bookings.NO_SHOW
+
+
+def test_housekeeping_runs_once_per_period_however_often_it_ticks(r, monkeypatch):
+    runs = []
+    monkeypatch.setitem(jobs.JOBS, "tidy", jobs.Job(lambda payload, now: runs.append(now), every=timedelta(minutes=1)))
+
+    for second in range(0, 150, 5):
+        worker.run_due(NOW + timedelta(seconds=second))
+
+    assert runs == [NOW, NOW + timedelta(minutes=1), NOW + timedelta(minutes=2)]
 
 
 def test_a_notice_pushed_by_the_booking_engine_reaches_the_citizen(outbox, wechat, r):
     outbound.note_user_message("o-alice", NOW)
     push_notice(r, 7)
 
-    assert worker.run_due(NOW) == 1
+    worker.run_due(NOW)
 
     assert delivered_texts(wechat) == ["候补成功：预约码 HN0007 已为您保留名额。"]
+
+
+def test_a_closure_cancels_bookings_and_the_couple_hears_about_it(outbox, wechat):
+    booking = book()
+    outbound.note_user_message("o-alice", MONDAY_10AM)
+    bookings.close(WEDNESDAY, "疫情防控", now=MONDAY_10AM, office=FURONG)
+
+    worker.run_due(MONDAY_10AM + timedelta(seconds=5))
+
+    (text,) = delivered_texts(wechat)
+    assert "疫情防控" in text and booking.code in text
 
 
 # --- real scheduler processes ---------------------------------------------------------------
@@ -278,7 +366,7 @@ def test_a_scheduler_killed_mid_tick_loses_nothing(r, redis_url, wechat, tmp_pat
         process.wait(10)
         log.close()
     assert sending, (tmp_path / "scheduler.log").read_text()
-    assert r.zcard(queue.LEASED) == 5  # claimed, unfinished
+    assert len([i for i in r.zrange(queue.LEASED, 0, -1) if i.startswith("notice:")]) == 5  # claimed, unfinished
 
     wechat.slow(CUSTOM_SEND, 0)
     outbound.init(client_for(wechat), {})
@@ -290,4 +378,4 @@ def test_a_scheduler_killed_mid_tick_loses_nothing(r, redis_url, wechat, tmp_pat
     counts = Counter(delivered_texts(wechat))
     assert len(counts) == 5  # every notice arrived
     assert sum(counts.values()) - 5 <= 1  # only the one on the wire at the kill may have gone twice
-    assert r.zcard(queue.DUE) + r.zcard(queue.LEASED) == 0
+    assert [i for i in r.zrange(queue.DUE, 0, -1) + r.zrange(queue.LEASED, 0, -1) if i.startswith("notice:")] == []

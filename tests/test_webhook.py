@@ -225,3 +225,17 @@ def test_citizens_get_system_busy_when_redis_is_unreachable():
 
     app = create_app(Config(redis_url=f"redis://127.0.0.1:{free_port()}/0"))
     assert "系统繁忙" in Chat(app).say("你好")
+
+
+def test_each_request_logs_one_structured_line_without_the_raw_openid(chat, caplog):
+    import json
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="tongzhou.request"):
+        chat.say("帮助")
+    lines = [json.loads(rec.message) for rec in caplog.records if rec.name == "tongzhou.request"]
+    assert len(lines) == 1
+    line = lines[0]
+    assert {"request_id", "openid", "msg_type", "intent", "latency_ms", "status"} <= set(line)
+    assert line["intent"] == "help" and line["msg_type"] == "text"
+    assert chat.openid not in caplog.text

@@ -4,7 +4,7 @@ local now, computed, idem, idem_ttl, check_suspension = ARGV[2], ARGV[3], ARGV[4
 
 if idem ~= '' then
   local first = redis.call('GET', key('idem', idem))
-  if first then return {'duplicate', first} end
+  if first then return {'duplicate', first, snapshot(first)} end
 end
 local closed = closure_reason(b.office_id, b.date)
 if closed then return {'closed', closed} end
@@ -23,4 +23,4 @@ b.status = 'confirmed'
 b.created_at = now
 create(b, now, 'created', b.channel)
 if idem ~= '' then redis.call('SET', key('idem', idem), b.code, 'EX', idem_ttl) end
-return {'confirmed', b.code}
+return {'confirmed', b.code, snapshot(b.code)}

@@ -9,4 +9,5 @@ if cutoff >= 0 and tonumber(b.starts_at) - now < cutoff then return {'too_late',
 release(b)
 redis.call('HSET', key('booking', code), 'status', 'cancelled', 'cancelled_at', now)
 log_event(code, now, 'cancelled', ARGV[7])
-return {'cancelled', promote(b, cjson.decode(ARGV[5]), ARGV[6], now)}
+local promoted = promote(b, cjson.decode(ARGV[5]), ARGV[6], now)
+return {'cancelled', promoted, snapshot(code)}

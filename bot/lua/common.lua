@@ -13,6 +13,11 @@ local function load(code)
   return b
 end
 
+-- The booking as it now stands, returned with a script's answer so the caller needs no second trip.
+local function snapshot(code)
+  return {redis.call('HGETALL', key('booking', code)), redis.call('LRANGE', key('history', code), 0, -1)}
+end
+
 local function log_event(code, now, event, detail)
   redis.call('RPUSH', key('history', code), cjson.encode({at = tonumber(now), event = event, detail = detail or ''}))
 end

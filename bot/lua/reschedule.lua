@@ -27,4 +27,5 @@ redis.call('ZADD', K.by_date, b.starts_at, code)
 hold(b)
 log_event(code, now, 'rescheduled', old.office_id .. ' ' .. old.date .. ' ' .. old.time .. ' → ' ..
   b.office_id .. ' ' .. b.date .. ' ' .. b.time)
-return {'rescheduled', promote(old, cjson.decode(ARGV[7]), ARGV[8], now)}
+local promoted = promote(old, cjson.decode(ARGV[7]), ARGV[8], now)
+return {'rescheduled', promoted, snapshot(code)}

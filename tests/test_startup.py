@@ -1,0 +1,53 @@
+"""Starting the service: bad configuration stops it with one clear line; the console works."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import Config, ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize(
+    "env,named",
+    [
+        ({"WECHAT_AES_KEY": "a" * 42, "WECHAT_APPID": "wx1"}, "WECHAT_AES_KEY"),
+        ({"WECHAT_AES_KEY": "!" * 43, "WECHAT_APPID": "wx1"}, "WECHAT_AES_KEY"),
+        ({"WECHAT_AES_KEY": "a" * 43}, "WECHAT_APPID"),
+        ({"REDIS_URL": "localhost:6379"}, "REDIS_URL"),
+        ({"REDIS_URL": "redis://127.0.0.1:notaport/0"}, "REDIS_URL"),
+        ({"PORT": "eighty"}, "PORT"),
+        ({"TZ_NAME": "Mars/Olympus"}, "TZ_NAME"),
+    ],
+)
+def test_bad_configuration_is_named_in_one_line(env, named):
+    with pytest.raises(ConfigError, match=named):
+        Config.from_env(env)
+
+
+def test_server_refuses_to_start_with_a_bad_aes_key():
+    env = {**os.environ, "WECHAT_AES_KEY": "a" * 42, "WECHAT_APPID": "wx1"}
+    done = subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "WECHAT_AES_KEY" in lines[0] and "43" in lines[0]
+
+
+def test_console_chats_through_the_real_pipeline(redis_url, r):
+    env = {**os.environ, "REDIS_URL": redis_url}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.console", "--openid", "o_console_test"],
+        cwd=ROOT,
+        env=env,
+        input="帮助\n/click handbook_menu\n/quit\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "同舟> 您可以直接回复数字或文字" in done.stdout
+    assert done.stdout.count("同舟>") == 2
