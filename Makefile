@@ -13,7 +13,7 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	SIMULATOR=$${SIMULATOR:-1} $(PY) app.py
+	SIMULATOR=$${SIMULATOR:-1} SCHEDULER_IN_PROCESS=$${SCHEDULER_IN_PROCESS:-1} $(PY) app.py
 
 test: $(STAMP)
 	$(PY) -m ruff check .

@@ -70,7 +70,19 @@ def __getattr__(name: str):
 
 
 if __name__ == "__main__":
+    import os
+
     app = _app_or_exit()
     config = app.config["TONGZHOU"]
-    print(f"Tongzhou listening on http://{config.host}:{config.port}/wechat", flush=True)
+    if os.environ.get("SCHEDULER_IN_PROCESS") == "1":
+        # Development only: reminders and notices run in a thread of this server, so the demo
+        # needs no second command. Production runs `python -m scheduler` beside gunicorn.
+        from scheduler import clock
+
+        clock.start_in_process(config)
+        print("scheduler: running inside this process (SCHEDULER_IN_PROCESS=1)", flush=True)
+    base = f"http://{config.host}:{config.port}"
+    print(f"Tongzhou listening on {base}/wechat", flush=True)
+    if config.simulator_enabled:
+        print(f"Try it without WeChat: {base}/simulator", flush=True)
     app.run(host=config.host, port=config.port)

@@ -107,13 +107,18 @@ def templates_from_env(environ=None) -> dict[str, Template]:
         ) from None
 
 
-def note_user_message(openid: str, now: datetime) -> None:
-    """The user just wrote: a new 48-hour window opens with a fresh quota of customer-service messages."""
+def note_user_message(openid: str, now: datetime, pipe=None) -> None:
+    """The user just wrote: a new 48-hour window opens with a fresh quota of customer-service messages.
+
+    Pass a Redis pipeline to have the writes join a round trip the caller makes anyway (the webhook).
+    """
     key = _window_key(openid)
-    pipe = store.client().pipeline()
+    own = pipe is None
+    pipe = store.client().pipeline() if own else pipe
     pipe.hset(key, mapping={"last_at": now.timestamp(), "custom_sent": 0})
     pipe.expire(key, WINDOW_SECONDS + 24 * 3600)
-    pipe.execute()
+    if own:
+        pipe.execute()
 
 
 def send(openid: str, kind: str, key: str, text: str, template_data: dict | None = None, *, now: datetime) -> Outcome:

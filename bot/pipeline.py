@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, replace
 
 from bot import messages as m
-from bot import protocol, render, router, sessions, store, turns
+from bot import outbound, protocol, render, router, sessions, store, turns
 from bot.replies import Reply, Text
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,12 @@ def _once(inbound: m.Inbound, key: str, request_id: str) -> tuple[str, str]:
         log.exception("request %s: handler failed for %s", request_id, inbound.wechat_type)
         reply, session = Text(APOLOGY, intent="error"), None  # keep the session as it was before
     reply_xml = render.to_xml(reply, inbound.openid, inbound.account)
-    turns.end(turn, reply_xml, session if inbound.kind != m.UNSUBSCRIBE else None)
+    if inbound.kind in (m.UNSUBSCRIBE, m.SILENT):
+        turns.end(turn, reply_xml, session if inbound.kind == m.SILENT else None)
+    else:
+        # The user just did something: outbound messages may use the customer-service channel for 48 h.
+        noted = inbound.openid, inbound.received_at
+        turns.end(turn, reply_xml, session, also=lambda pipe: outbound.note_user_message(*noted, pipe))
     return reply_xml, getattr(reply, "intent", "")
 
 

@@ -98,11 +98,18 @@ def begin(openid: str, message_key: str) -> Turn:
         time.sleep(0.02)
 
 
-def end(turn: Turn, reply_xml: str, session: Session | None = None) -> None:
-    """Keep the reply for retries, save the session (unless None) and unlock — atomically."""
+def end(turn: Turn, reply_xml: str, session: Session | None = None, also=None) -> None:
+    """Keep the reply for retries, save the session (unless None) and unlock — atomically.
+
+    `also(pipe)` may queue more writes that travel in the same round trip (not in the same script).
+    """
     _, end_script = _scripts()
     payload = sessions.dump(session) if session is not None else ""
-    end_script(turn.keys[:3], [turn.token, reply_xml, DEDUPE_TTL_SECONDS, payload, sessions.IDLE_SECONDS])
+    pipe = store.client().pipeline(transaction=False)
+    end_script(turn.keys[:3], [turn.token, reply_xml, DEDUPE_TTL_SECONDS, payload, sessions.IDLE_SECONDS], client=pipe)
+    if also is not None:
+        also(pipe)
+    pipe.execute()
 
 
 def _wait_for_reply(dedupe_key: str, deadline: float) -> str:

@@ -1,17 +1,15 @@
 """防疫问答: answering residents' questions from the prevention handbook.
 
-Contract with the router (which owns the order of things):
-- `ask` answers any free text meant for the handbook. In the middle of another flow, call it
-  only when `looks_like_question(text)` is true; `session.flow` is never changed here, so that
-  flow resumes afterwards.
-- Numbered choices this module offers are kept in `session.data["handbook_choices"]`. When
-  `has_choices(session)` is true, give a digit message to `pick` first; it returns None when the
-  digit is not one of the choices, and the message then goes where it would have gone.
-  When a message goes elsewhere, call `drop_choices(session)` so a later digit meant for
-  another flow (a booking slot) is not taken for a stale handbook choice.
-- Outside any flow every list is numbered. Inside another flow only suggestions are (the user
-  has to pick one to get an answer); related questions are shown as text to send instead,
-  so the flow's own digits stay its own.
+What the router can rely on:
+- `ask` answers any free text meant for the handbook, also in the middle of another flow;
+  `session.flow` is never changed here, so that flow resumes afterwards.
+- Numbered choices offered here are kept in `session.data["handbook_choices"]`; `pick` opens
+  one for a digit message and returns None for any other message or a digit out of range,
+  which then goes where it would have gone.
+- Only outside any flow are lists numbered. Inside another flow (a booking waiting for a slot
+  number) suggestions and related questions are shown as questions to send, and no choices are
+  kept, so the flow's own digits stay its own.
+- `looks_like_question` says whether the handbook would answer a text outright.
 """
 
 from bot import faq_misses
@@ -37,11 +35,7 @@ def ask(message: Inbound, session: Session) -> Text:
         return _answer(book, entry, session)
     faq_misses.record(message.text, message.received_at)
     if decision.kind == handbook.SUGGESTIONS:
-        entries = [entry for entry, _score in decision.matches]
-        session.data[CHOICES] = [{"entry": entry.id} for entry in entries]
-        lines = ["您想问的是不是下面这些？回复数字查看：", *_numbered(e.question for e in entries)]
-        lines.append("都不是的话，请换个说法再问，或发送“防疫问答”查看全部分类。")
-        return Text("\n".join(lines), intent="faq.suggest")
+        return _suggestions([entry for entry, _score in decision.matches], session)
     return _not_covered(book, session)
 
 
@@ -66,7 +60,7 @@ def pick(message: Inbound, session: Session) -> Text | None:
         return _category(book, choice["category"], session)
     entry = book.by_id.get(choice.get("entry", ""))
     if entry is None:  # the handbook was reloaded since the list was shown
-        drop_choices(session)
+        session.data.pop(CHOICES, None)
         return Text("问答库刚刚更新过，请重新发送“防疫问答”或直接提问。", intent="faq.stale_choice")
     return _answer(book, entry, session)
 
@@ -74,14 +68,6 @@ def pick(message: Inbound, session: Session) -> Text | None:
 def looks_like_question(text: str) -> bool:
     """True when the handbook can answer `text` outright: the router's test for a digression."""
     return handbook.current().decide(text).kind == handbook.ANSWER
-
-
-def has_choices(session: Session) -> bool:
-    return bool(session.data.get(CHOICES))
-
-
-def drop_choices(session: Session) -> None:
-    session.data.pop(CHOICES, None)
 
 
 def _answer(book: handbook.Handbook, entry: handbook.Entry, session: Session) -> Text:
@@ -97,9 +83,20 @@ def _answer(book: handbook.Handbook, entry: handbook.Entry, session: Session) ->
         offers = "  ".join(f"{number}. {other.question}" for number, other in enumerate(related, 1))
         lines.append(f"相关问题（回复数字查看）：{offers}")
     else:
-        drop_choices(session)
+        session.data.pop(CHOICES, None)
         lines.append(f"相关问题（直接发送即可）：{'／'.join(other.question for other in related)}")
     return Text("\n".join(lines), intent="faq.answer")
+
+
+def _suggestions(entries: list[handbook.Entry], session: Session) -> Text:
+    if session.flow is None:
+        session.data[CHOICES] = [{"entry": entry.id} for entry in entries]
+        lines = ["您想问的是不是下面这些？回复数字查看：", *_numbered(entry.question for entry in entries)]
+    else:
+        session.data.pop(CHOICES, None)
+        lines = ["您想问的是不是下面这些？直接发送问题即可：", *(f"· {entry.question}" for entry in entries)]
+    lines.append("都不是的话，请换个说法再问，或发送“防疫问答”查看全部分类。")
+    return Text("\n".join(lines), intent="faq.suggest")
 
 
 def _category(book: handbook.Handbook, category: str, session: Session) -> Text:

@@ -101,3 +101,11 @@ def test_a_flood_from_one_user_is_slowed_politely(chat, monkeypatch):
     replies = [chat.say(f"你好{i}") for i in range(7)]
     assert all("太频繁" not in reply for reply in replies[:5])
     assert all("太频繁" in reply for reply in replies[5:])
+
+
+def test_writing_to_the_account_opens_the_48_hour_customer_service_window(chat, r):
+    from bot import outbound
+
+    chat.say("你好", created=1795000000)
+    window = r.hgetall(outbound._window_key(chat.openid))
+    assert float(window["last_at"]) == 1795000000 and window["custom_sent"] == "0"

@@ -229,7 +229,15 @@ def test_a_question_during_a_booking_is_answered_and_the_booking_stays(r, shippe
     assert reply.content.startswith("【能去养老院看望老人吗？】")
     assert reply.content.splitlines()[-1].startswith("相关问题（直接发送即可）：")
     assert session.flow == "booking" and session.data["step"] == "slot"
-    assert not faq.has_choices(session), "the booking's own digits must stay the booking's"
+    assert faq.CHOICES not in session.data, "the booking's own digits must stay the booking's"
+
+
+def test_a_vague_question_during_a_booking_suggests_questions_to_send_not_digits(r, shipped, session):
+    session.start("booking", office="cs-furong", step="slot")
+    reply = faq.ask(said("口罩"), session)
+    assert reply.content.startswith("您想问的是不是下面这些？直接发送问题即可：\n· ")
+    assert faq.CHOICES not in session.data
+    assert faq.pick(said("1"), session) is None
 
 
 def test_the_router_can_tell_a_handbook_question_from_booking_input(shipped):
