@@ -1,7 +1,7 @@
 """Staff endpoints for the handbook's editors: test a question, see what went unanswered, reload.
 
-All need the staff token. Reload only swaps the handbook in the worker that serves the request
-(see README/report: with several workers, reload each or restart them gracefully).
+All need the staff token. Reload swaps the handbook in the worker process that serves the
+request only; with several gunicorn workers, a graceful restart (HUP) reloads them all.
 """
 
 from flask import Blueprint, jsonify, request

@@ -391,6 +391,15 @@ def check_in(code: str, office_id: str, *, now: datetime, rules: BookingRules | 
     return _refused(kind, rest, now, rules)
 
 
+def check_in_by_openid(openid: str, office_id: str, *, now: datetime, rules: BookingRules | None = None) -> Outcome:
+    """A couple scanning the office's QR code: check in their booking for today (or explain their next one)."""
+    mine = active_for_openid(openid)
+    if not mine:
+        return Outcome(NOT_FOUND, message="您目前没有有效的预约")
+    today = [b for b in mine if b.date == now.date()]
+    return check_in((today or mine)[0].code, office_id, now=now, rules=rules)
+
+
 def close(
     day: date,
     reason: str,

@@ -325,3 +325,17 @@ def test_reminders_follow_the_booking_and_the_couple_promoted_from_the_waitlist(
     promoted = bookings.cancel(b.code, now=NOW).promoted
     assert queue.scheduled(reminders.REMINDER, f"{b.code}:2h") is None
     assert queue.scheduled(reminders.REMINDER, f"{promoted}:2h") == at(TUESDAY, "07:00")
+
+
+def test_scanning_the_office_qr_code_checks_in_todays_booking(r):
+    b = book(hhmm="10:00", openid="o-1").booking
+    assert bookings.check_in_by_openid("o-1", "changsha-furong", now=at(TUESDAY, "09:45")).booking.code == b.code
+    assert bookings.get(b.code).status == "checked_in"
+    assert bookings.check_in_by_openid("o-2", "changsha-furong", now=at(TUESDAY)).kind == bookings.NOT_FOUND
+
+
+def test_scanning_a_day_early_says_when_the_booking_is(r):
+    book(hhmm="10:00", openid="o-1")
+    outcome = bookings.check_in_by_openid("o-1", "changsha-furong", now=at(MONDAY, "15:00"))
+    assert outcome.kind == bookings.NOT_TODAY
+    assert outcome.message == "这个预约是3月3日的，还没到，只能在预约当天签到"

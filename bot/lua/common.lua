@@ -32,7 +32,7 @@ local function queue_notice(kind, b, template, extra)
   local values = {code = b.code, office = b.office_name, date = cn_date(b.date), time = b.time or ''}
   for k, v in pairs(extra or {}) do values[k] = v end
   local text = string.gsub(template, '{(%w+)}', function(name) return values[name] or '' end)
-  local id = b.code or (b.hash1 .. ':' .. b.date)
+  local id = b.code or (string.sub(b.hash1, 1, 16) .. ':' .. b.date)  -- a waiting couple has no code yet
   redis.call('RPUSH', K.notices, cjson.encode({
     kind = kind, key = id .. ':' .. kind, code = b.code or '', openid = b.openid or '', phone = b.phone or '',
     office_id = b.office_id, date = b.date, text = text,

@@ -1,0 +1,204 @@
+"""The staff console's office work: the day view and week heat map, check-in by code, settling
+no-shows, booking for a caller on the phone, and a day's bookings as CSV."""
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
+
+from bot import bookings, closures, slots
+from bot.pages import web
+from bot.pages.login import staff_required
+from knowledge import offices as office_data
+from knowledge.offices import Office
+
+blueprint = Blueprint("admin", __name__, url_prefix="/admin")
+
+HEAT_MAP_DAYS = 7
+HEAT_LEVELS = 4  # cells are shaded 0 (empty) to 4 (full)
+# Statuses that hold a place in the slot; cancelled ones gave theirs back.
+HOLDING = (bookings.CONFIRMED, bookings.CHECKED_IN, bookings.NO_SHOW)
+PHONE = re.compile(r"\+?[\d\- ]{5,20}")
+PEOPLE_FIELDS = ("applicants[0].name", "applicants[0].id_number", "applicants[1].name", "applicants[1].id_number")
+CSV_COLUMNS = ("确认码", "日期", "时段", "状态", "渠道", "申请人1", "身份证号1", "申请人2", "身份证号2", "电话")
+CHANNEL_NAMES = {bookings.WECHAT: "微信", bookings.WEB: "网上", bookings.PHONE: "电话"}
+
+
+@dataclass(frozen=True)
+class SlotLoad:
+    time: str
+    capacity: int
+    booked: int
+    checked_in: int
+    no_show: int
+
+    @property
+    def level(self) -> int:
+        """Heat-map shade: how full the slot is, in HEAT_LEVELS steps (rounded up, so one couple shows)."""
+        if not self.capacity:
+            return HEAT_LEVELS if self.booked else 0
+        return min(HEAT_LEVELS, -(-self.booked * HEAT_LEVELS // self.capacity))
+
+
+@dataclass(frozen=True)
+class DayLoad:
+    date: date
+    closed: str  # the closure reason, "" when open
+    slots: tuple[SlotLoad, ...]
+
+
+def day_load(office: Office, day: date, held: list[bookings.Booking]) -> DayLoad:
+    staff_peak = closures.peak(day)
+    capacity = slots.capacity(office, day, web.rules(), staff_peak[0] if staff_peak else None)
+    loads = []
+    for hhmm in slots.slot_times(office):
+        here = [b.status for b in held if b.time == hhmm]
+        loads.append(
+            SlotLoad(
+                hhmm,
+                capacity,
+                sum(s in HOLDING for s in here),
+                here.count(bookings.CHECKED_IN),
+                here.count(bookings.NO_SHOW),
+            )
+        )
+    return DayLoad(day, closures.reason(office.id, day), tuple(loads))
+
+
+@blueprint.get("/")
+@staff_required
+def day():
+    return _day_page()
+
+
+def _day_page(phone_form: dict | None = None, phone_errors: dict | None = None, status: int = 200):
+    office = web.office_arg(request.values.get("office") or session.get("office")) or office_data.current().all()[0]
+    session["office"] = office.id
+    today = web.now().date()
+    shown = web.date_arg(request.values.get("date")) or today
+    booked = bookings.on_day(office.id, shown)
+    week = [shown + timedelta(days=i) for i in range(HEAT_MAP_DAYS)]
+    heat = [day_load(office, d, booked if d == shown else bookings.on_day(office.id, d)) for d in week]
+    return render_template(
+        "admin/day.html",
+        office=office,
+        offices_by_city=web.offices_by_city(),
+        shown=shown,
+        today=today,
+        load=heat[0],
+        heat=heat,
+        times=slots.slot_times(office),
+        bookings=booked,
+        status_names=bookings.STATUS_NAMES,
+        channel_names=CHANNEL_NAMES,
+        phone_form=phone_form or {"date": shown.isoformat()},
+        phone_errors=phone_errors or {},
+        people_fields=PEOPLE_FIELDS,
+        mask_phone=mask_phone,
+    ), status
+
+
+@blueprint.post("/checkin")
+@staff_required
+def check_in():
+    office = web.office_arg(request.form.get("office"))
+    if office is None:
+        flash("请先选择登记处", "error")
+        return redirect(url_for(".day"))
+    outcome = bookings.check_in(request.form.get("code", ""), office.id, now=web.now(), rules=web.rules())
+    if outcome.kind == bookings.CHECKED_IN:
+        b = outcome.booking
+        flash(f"{b.code} {b.time} {'、'.join(b.names)}：{outcome.message}")
+    else:
+        flash(outcome.message, "error")
+    return redirect(url_for(".day", office=office.id, date=request.form.get("date")))
+
+
+@blueprint.post("/no-shows")
+@staff_required
+def settle_no_shows():
+    marked, suspended = bookings.mark_no_shows(web.now(), web.rules())
+    note = f"，其中{suspended}人因多次未到场暂停网上预约" if suspended else ""
+    flash(f"已把{marked}个过了签到时间仍未签到的预约记为未到场{note}")
+    return redirect(url_for(".day", office=request.form.get("office"), date=request.form.get("date")))
+
+
+@blueprint.post("/phone-booking")
+@staff_required
+def phone_booking():
+    form = request.form.to_dict()
+    office = web.office_arg(form.get("office"))
+    day_asked = web.date_arg(form.get("booking_date"))
+    errors = {}
+    if office is None:
+        errors["office"] = "请先选择登记处"
+    if day_asked is None:
+        errors["date"] = "请选择日期"
+    if not form.get("time"):
+        errors["time"] = "请选择时段"
+    if not PHONE.fullmatch(form.get("phone", "").strip()):
+        errors["phone"] = "请填写来电人的联系电话，方便登记处回电"
+    if errors:
+        return _day_page(form, errors, 422)
+    people = [{"name": form.get(f"applicants[{i}].name", ""), "id_number": form.get(f"applicants[{i}].id_number", "")} for i in (0, 1)]
+    outcome = bookings.book(
+        office,
+        day_asked,
+        form["time"],
+        people,
+        now=web.now(),
+        channel=bookings.PHONE,
+        phone=form["phone"].strip(),
+        rules=web.rules(),
+    )
+    if outcome.kind != bookings.CONFIRMED:
+        errors = dict(outcome.fields) or {"applicants": outcome.message}
+        if outcome.kind == bookings.SLOT_FULL:
+            free = "、".join(f"{a.office_name}{a.date:%m-%d} {a.time}" for a in outcome.alternatives[:3])
+            errors = {"time": outcome.message + (f"。可选：{free}" if free else "")}
+        return _day_page(form, errors, 422)
+    b = outcome.booking
+    flash(f"电话预约成功：确认码 {b.code}，{b.office_name} {b.date:%m月%d日} {b.time}。请把确认码告诉来电人。")
+    return redirect(url_for(".day", office=office.id, date=day_asked.isoformat()))
+
+
+@blueprint.get("/export.csv")
+@staff_required
+def export_csv():
+    office = web.office_arg(request.args.get("office"))
+    shown = web.date_arg(request.args.get("date"))
+    if office is None or shown is None:
+        return Response("请指定登记处和日期", status=400, mimetype="text/plain")
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for b in bookings.on_day(office.id, shown):
+        names = (*b.names, "", "")[:2]
+        numbers = (*b.id_numbers, "", "")[:2]
+        writer.writerow(
+            (
+                b.code,
+                b.date.isoformat(),
+                b.time,
+                bookings.STATUS_NAMES.get(b.status, b.status),
+                CHANNEL_NAMES.get(b.channel, b.channel),
+                names[0],
+                numbers[0],
+                names[1],
+                numbers[1],
+                mask_phone(b.phone),
+            )
+        )
+    # The BOM lets Excel on Windows read the file as UTF-8; ID numbers are stored masked, so they export masked.
+    body = "\ufeff" + out.getvalue()
+    filename = f"bookings-{office.id}-{shown.isoformat()}.csv"
+    return Response(body, mimetype="text/csv", headers={"Content-Disposition": f"attachment; filename={filename}"})
+
+
+def mask_phone(phone: str) -> str:
+    """138****5678: enough to recognise a caller, not to dial a stranger's number from a printout."""
+    digits = phone.strip()
+    return digits[:3] + "****" + digits[-4:] if len(digits) >= 8 else "*" * len(digits)

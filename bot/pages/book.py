@@ -1,0 +1,144 @@
+"""`/book`: the citizen's web booking, on the same engine and rules as the chat and the API.
+
+Choosing is done with plain links and GET forms (city → office → day → slot), so it works without
+JavaScript; the form's fields are named like the engine's errors ("applicants[1].id_number"), so
+each error is shown next to the field at fault. Looking up or cancelling needs the code plus one
+applicant's ID number.
+"""
+
+import secrets
+import time
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+
+from bot import bookings, ratelimit
+from bot.api_bookings import WEB_LIMIT, WEB_WINDOW_SECONDS
+from bot.pages import web
+from bot.slots import window_days
+
+blueprint = Blueprint("book", __name__, url_prefix="/book")
+
+PEOPLE_FIELDS = (("applicants[0]", "第一位申请人"), ("applicants[1]", "第二位申请人"))
+TOO_MANY = "操作过于频繁，请一分钟后再试"
+BOOKED = "booked_code"  # session: the code just booked, for the confirmation page
+MANAGING = "managing_code"  # session: the code whose ID number was just proven
+
+
+@blueprint.get("/")
+def form():
+    return _form_page({}, {})
+
+
+@blueprint.post("/")
+def submit():
+    form = request.form.to_dict()
+    office = web.office_arg(form.get("office"))
+    day = web.date_arg(form.get("date"))
+    errors = {}
+    if office is None:
+        errors["office"] = "请选择登记处"
+    if day is None:
+        errors["date"] = "请选择日期"
+    if not form.get("time"):
+        errors["time"] = "请选择时段"
+    if errors:
+        return _form_page(form, errors, 422)
+    if not _within_limit():
+        return _form_page(form, {"form": TOO_MANY}, 429)
+    people = [{"name": form.get(f"{p}.name", ""), "id_number": form.get(f"{p}.id_number", "")} for p, _ in PEOPLE_FIELDS]
+    outcome = bookings.book(
+        office,
+        day,
+        form["time"],
+        people,
+        now=web.now(),
+        channel=bookings.WEB,
+        idempotency_key=f"web:{form.get('attempt', '')[:64]}" if form.get("attempt") else "",
+        rules=web.rules(),
+    )
+    if outcome.kind == bookings.CONFIRMED:
+        session[BOOKED] = outcome.booking.code
+        return redirect(url_for(".done"))
+    return _form_page(form, _errors_of(outcome), 409 if outcome.kind == bookings.SLOT_FULL else 422, outcome)
+
+
+@blueprint.get("/done")
+def done():
+    booking = bookings.get(session.get(BOOKED, ""))
+    if booking is None:
+        return redirect(url_for(".form"))
+    return render_template("book/done.html", booking=booking)
+
+
+@blueprint.get("/manage")
+def manage():
+    booking = bookings.get(session.get(MANAGING, ""))
+    return render_template("book/manage.html", booking=booking if booking and booking.active else None, error="")
+
+
+@blueprint.post("/manage")
+def look_up():
+    session.pop(MANAGING, None)
+    if not _within_limit():
+        return render_template("book/manage.html", booking=None, error=TOO_MANY), 429
+    code = request.form.get("code", "").strip().upper()
+    # Only an applicant's own ID number opens the booking, so a guessed code shows nothing.
+    booking = bookings.active_for_id(request.form.get("id_number", ""))
+    if booking is None or booking.code != code:
+        error = "没有找到与这个确认码和身份证号相符的有效预约，请核对后再试"
+        return render_template("book/manage.html", booking=None, error=error, code=code), 404
+    session[MANAGING] = booking.code
+    return render_template("book/manage.html", booking=booking, error="")
+
+
+@blueprint.post("/cancel")
+def cancel():
+    code = session.get(MANAGING)
+    if not code:
+        return redirect(url_for(".manage"))
+    outcome = bookings.cancel(code, now=web.now(), rules=web.rules())
+    if outcome.kind != bookings.CANCELLED:
+        return render_template("book/manage.html", booking=bookings.get(code), error=outcome.message), 409
+    session.pop(MANAGING, None)
+    return render_template("book/cancelled.html", booking=outcome.booking)
+
+
+def _form_page(form: dict, errors: dict, status: int = 200, outcome: bookings.Outcome | None = None):
+    now = web.now()
+    rules = web.rules()
+    office = web.office_arg(request.args.get("office") or form.get("office"))
+    city = office.city if office else request.args.get("city", "")
+    chosen_day = web.date_arg(request.args.get("date") or form.get("date"))
+    calendar = []
+    if office:
+        days = window_days(now, rules)
+        calendar = bookings.availability_for([(office, d) for d in days], now=now, rules=rules)
+    day_open = next((a for a in calendar if a.date == chosen_day), None)
+    return render_template(
+        "book/form.html",
+        offices_by_city=web.offices_by_city(),
+        city=city,
+        office=office,
+        calendar=calendar,
+        day=day_open,
+        form=form,
+        errors=errors,
+        alternatives=outcome.alternatives if outcome else (),
+        people_fields=PEOPLE_FIELDS,
+        attempt=form.get("attempt") or secrets.token_urlsafe(12),
+    ), status
+
+
+def _errors_of(outcome: bookings.Outcome) -> dict:
+    """The engine's refusal, keyed by the field it concerns ("form" for the whole booking)."""
+    if outcome.fields:
+        return dict(outcome.fields)
+    if outcome.kind == bookings.SLOT_FULL:
+        return {"time": outcome.message + "，请换一个时段，或选下面的空位"}
+    if outcome.kind == bookings.ALREADY_BOOKED:
+        return {"applicants": outcome.message}
+    return {"form": outcome.message}
+
+
+def _within_limit() -> bool:
+    return ratelimit.allow(f"web:{request.remote_addr}", WEB_LIMIT, WEB_WINDOW_SECONDS, time.time())

@@ -1,0 +1,133 @@
+"""Staff accounts for the console, in Redis: scrypt-hashed passwords, a role, and a lockout after
+repeated failures. The first admin comes from ADMIN_TOKEN (user `admin`, that token as password)
+when no account exists yet, or from the command line:
+
+    python -m bot.pages.staff add USER [--role admin]
+"""
+
+import argparse
+import getpass
+import re
+import sys
+from dataclasses import dataclass
+
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from bot import store
+
+ACCOUNTS = "staff:accounts"  # set of usernames
+ACCOUNT_KEY = "staff:account:%s"  # hash: password_hash, role
+FAILURES_KEY = "staff:failures:%s"  # failed logins in the current lockout window
+MAX_FAILURES = 5
+LOCKOUT_SECONDS = 15 * 60
+MIN_PASSWORD_LENGTH = 8
+STAFF = "staff"
+ADMIN = "admin"
+ROLES = (STAFF, ADMIN)
+FIRST_ADMIN = "admin"
+
+_USERNAME = re.compile(r"[a-z0-9][a-z0-9_.-]{1,31}")
+# Checked against when the user does not exist, so a wrong name takes as long as a wrong password.
+_DUMMY_HASH = generate_password_hash("not a password")
+
+
+@dataclass(frozen=True)
+class Account:
+    username: str
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ADMIN
+
+
+class Locked(Exception):
+    def __init__(self, minutes: int):
+        super().__init__(f"连续{MAX_FAILURES}次登录失败，账号已锁定，请{minutes}分钟后再试")
+        self.minutes = minutes
+
+
+def add(username: str, password: str, role: str = STAFF) -> Account:
+    """Create or replace an account. ValueError (in Chinese) for a bad name, short password or unknown role."""
+    username = username.strip().lower()
+    if not _USERNAME.fullmatch(username):
+        raise ValueError("用户名应为2到32位小写字母、数字或 _.-")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"密码至少{MIN_PASSWORD_LENGTH}位")
+    if role not in ROLES:
+        raise ValueError(f"角色应为 {' 或 '.join(ROLES)}")
+    pipe = store.client().pipeline()
+    pipe.hset(ACCOUNT_KEY % username, mapping={"password_hash": generate_password_hash(password), "role": role})
+    pipe.sadd(ACCOUNTS, username)
+    pipe.execute()
+    return Account(username, role)
+
+
+def get(username: str) -> Account | None:
+    role = store.client().hget(ACCOUNT_KEY % username.strip().lower(), "role")
+    return Account(username.strip().lower(), role) if role else None
+
+
+def ensure_first_admin(admin_token: str) -> None:
+    """With no accounts at all, make `admin` with ADMIN_TOKEN as password, so a fresh install can log in."""
+    if admin_token and not store.client().scard(ACCOUNTS):
+        add(FIRST_ADMIN, admin_token, ADMIN)
+
+
+def authenticate(username: str, password: str) -> Account | None:
+    """The account if the password is right; None if not; Locked after MAX_FAILURES in a row.
+
+    Unknown names count failures too, so the lockout does not reveal which names exist.
+    """
+    username = username.strip().lower()
+    client = store.client()
+    failures_key = FAILURES_KEY % username
+    if int(client.get(failures_key) or 0) >= MAX_FAILURES:
+        raise Locked(_minutes_left(failures_key))
+    stored = client.hget(ACCOUNT_KEY % username, "password_hash")
+    if check_password_hash(stored or _DUMMY_HASH, password) and stored:
+        client.delete(failures_key)
+        return get(username)
+    pipe = client.pipeline()
+    pipe.incr(failures_key)
+    pipe.expire(failures_key, LOCKOUT_SECONDS, nx=True)
+    failures, _ = pipe.execute()
+    if failures >= MAX_FAILURES:
+        client.expire(failures_key, LOCKOUT_SECONDS)  # the lock lasts the full period from the last failure
+        raise Locked(LOCKOUT_SECONDS // 60)
+    return None
+
+
+def _minutes_left(key: str) -> int:
+    return max(1, -(-store.client().ttl(key) // 60))
+
+
+def main(argv=None) -> int:
+    from bot.config import Config
+
+    parser = argparse.ArgumentParser(description="Manage the staff console's accounts.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    adding = commands.add_parser("add", help="create an account or set its password")
+    adding.add_argument("username")
+    adding.add_argument("--role", choices=ROLES, default=STAFF)
+    args = parser.parse_args(argv)
+    config = Config.from_env()
+    if not config.redis_url:
+        print("REDIS_URL must be set: accounts live in Redis", file=sys.stderr)
+        return 2
+    store.connect(config.redis_url)
+    password = getpass.getpass("密码: ")
+    if password != getpass.getpass("再输入一次: "):
+        print("两次输入的密码不一致", file=sys.stderr)
+        return 1
+    try:
+        account = add(args.username, password, args.role)
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(f"已保存账号 {account.username}（{account.role}）")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

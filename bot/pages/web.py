@@ -1,0 +1,94 @@
+"""What the three pages share: the parent blueprint (templates, static files, security headers,
+the session secret), the request's clock and booking rules, and reading an office or date argument."""
+
+import logging
+import os
+import secrets
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+
+from flask import Blueprint, current_app
+
+from bot.pages import csrf, epidemic
+from bot.slots import BookingRules
+from knowledge import offices as office_data
+from knowledge.offices import Office
+
+log = logging.getLogger(__name__)
+
+blueprint = Blueprint(
+    "pages", __name__, template_folder="../templates", static_folder="../static", static_url_path="/pages-static"
+)
+
+# Scripts and styles come only from our own static files, so injected markup cannot run anything.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data: https:; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+WEEKDAYS = "一二三四五六日"
+
+blueprint.before_request(csrf.refuse_forged_posts)
+blueprint.add_app_template_global(csrf.token, "csrf_token")
+
+
+@blueprint.record_once
+def _configure_sessions(state) -> None:
+    app = state.app
+    if not app.secret_key:
+        app.secret_key = _secret_key()
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=8)
+
+
+def _secret_key() -> str:
+    key = os.environ.get("SECRET_KEY", "")
+    if not key:
+        # Fine for one process on a laptop; with several workers each would reject the others' cookies.
+        log.warning("SECRET_KEY is not set: using a random key, so logins end when the process restarts")
+        key = secrets.token_hex(32)
+    return key
+
+
+@blueprint.after_request
+def _security_headers(response):
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
+@blueprint.app_template_filter("cn_date")
+def cn_date(day: date) -> str:
+    """5月19日（周二）"""
+    return f"{day.month}月{day.day}日（周{WEEKDAYS[day.weekday()]}）"
+
+
+def now() -> datetime:
+    """This request's time. Tests fix it with app.config["PAGES_CLOCK"], a function returning an aware datetime."""
+    clock = current_app.config.get("PAGES_CLOCK")
+    return clock() if clock else datetime.now(current_app.config["TONGZHOU"].tz)
+
+
+def rules() -> BookingRules:
+    """The app's booking rules (the same the JSON API uses), with the staff's epidemic-mode switch applied."""
+    base = current_app.config.get("BOOKING_RULES")
+    if base is None:
+        base = current_app.config["BOOKING_RULES"] = BookingRules.from_env()
+    return replace(base, epidemic_mode=epidemic.is_on(base.epidemic_mode))
+
+
+def office_arg(raw: str | None) -> Office | None:
+    return office_data.current().get(raw or "")
+
+
+def date_arg(raw: str | None) -> date | None:
+    try:
+        return date.fromisoformat(raw) if raw and len(raw) == 10 else None
+    except ValueError:
+        return None
+
+
+def offices_by_city() -> list[tuple[str, list[Office]]]:
+    registry = office_data.current()
+    return [(city, registry.in_city(city)) for city in registry.cities()]
