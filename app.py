@@ -5,9 +5,11 @@ import sys
 
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot import logs, store
 from bot.config import Config, ConfigError
+from bot.slots import BookingRules
 from knowledge.charity import CharityError
 from knowledge.handbook import HandbookError
 from knowledge.offices import OfficeDataError
@@ -22,7 +24,11 @@ def create_app(config: Config | None = None) -> Flask:
 
     app = Flask(__name__)
     app.config["TONGZHOU"] = config
+    app.config["BOOKING_RULES"] = BookingRules.from_env()
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    if config.proxy_hops:
+        # Behind nginx: take the client's address from X-Forwarded-For, so per-IP limits see people.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.proxy_hops, x_proto=config.proxy_hops)
 
     _load_knowledge()
 

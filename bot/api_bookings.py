@@ -169,7 +169,7 @@ def nlu_parse():
             return _invalid({"now": "now 应为 ISO 8601 时间，如 2026-05-18T10:00:00+08:00"})
         now = now if now.tzinfo else now.replace(tzinfo=current_app.config["TONGZHOU"].tz)
     text = body["text"]
-    intent = next((i.name for i in router.INTENTS if i.wants(compact(text))), "handbook")
+    intent = getattr(router.intent_of(compact(text)), "name", "handbook")
     when = dates.parse_when(text, now)
     entities = {}
     if when.date:

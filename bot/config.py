@@ -32,6 +32,7 @@ class Config:
     admin_token: str = ""
     tz_name: str = "Asia/Shanghai"
     simulator_enabled: bool = False
+    proxy_hops: int = 0  # reverse proxies in front of the app that set X-Forwarded-For
 
     @property
     def tz(self) -> ZoneInfo:
@@ -57,6 +58,7 @@ class Config:
             admin_token=env.get("ADMIN_TOKEN", ""),
             tz_name=env.get("TZ_NAME") or "Asia/Shanghai",
             simulator_enabled=env.get("SIMULATOR", "") in ("1", "true", "yes", "on"),
+            proxy_hops=_int(env, "PROXY_HOPS", 0),
         )
         config.validate()
         return config

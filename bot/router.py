@@ -134,11 +134,16 @@ def _in_flow(text: str, message: Inbound, session: Session) -> Reply:
     return _by_intent(text, message, session)
 
 
+def intent_of(text: str) -> Intent | None:
+    """The first intent in INTENTS that wants this (compacted) text; None: a handbook question."""
+    return next((intent for intent in INTENTS if intent.wants(text)), None)
+
+
 def _by_intent(text: str, message: Inbound, session: Session) -> Reply:
-    for intent in INTENTS:
-        if intent.wants(text):
-            return _tag(intent.handler(message, session), intent.name)
-    return _tag(handbook.ask(message, session), "handbook")
+    intent = intent_of(text)
+    if intent is None:
+        return _tag(handbook.ask(message, session), "handbook")
+    return _tag(intent.handler(message, session), intent.name)
 
 
 def _tag(reply: Reply, intent: str) -> Reply:

@@ -13,6 +13,8 @@ import os
 import time
 from dataclasses import dataclass
 
+import redis
+
 from bot import sessions, store
 from bot.messages import Session
 
@@ -105,11 +107,16 @@ def end(turn: Turn, reply_xml: str, session: Session | None = None, also=None) -
     """
     _, end_script = _scripts()
     payload = sessions.dump(session) if session is not None else ""
+    keys, args = turn.keys[:3], [turn.token, reply_xml, DEDUPE_TTL_SECONDS, payload, sessions.IDLE_SECONDS]
     pipe = store.client().pipeline(transaction=False)
-    end_script(turn.keys[:3], [turn.token, reply_xml, DEDUPE_TTL_SECONDS, payload, sessions.IDLE_SECONDS], client=pipe)
+    # EVALSHA by hand: a Script object in a pipeline first asks SCRIPT EXISTS, a round trip of its own.
+    pipe.evalsha(end_script.sha, len(keys), *keys, *args)
     if also is not None:
         also(pipe)
-    pipe.execute()
+    try:
+        pipe.execute()
+    except redis.exceptions.NoScriptError:  # Redis restarted and forgot it: load it and run it again
+        end_script(keys, args)
 
 
 def _wait_for_reply(dedupe_key: str, deadline: float) -> str:

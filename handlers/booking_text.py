@@ -63,7 +63,9 @@ def ask_date(office: Office, days: Sequence[DayAvailability]) -> str:
     if not open_days:
         return f"{office.name}近期没有可以预约的日期。可以回复“改登记处”换一个登记处，或过几天再来看看。"
     lines = [f"{office.name}可预约的日期（回复数字，或直接说“明天下午”“12月3日”）："]
-    lines += numbered([f"{day_cn(d.date)} 余{d.remaining}个{'（' + d.peak + '，名额紧张）' if d.peak else ''}" for d in open_days])
+    lines += numbered(
+        [f"{day_cn(d.date)} 余{d.remaining}个{'（' + d.peak + '，名额紧张）' if d.peak else ''}" for d in open_days]
+    )
     closed = [f"{d.date.month}月{d.date.day}日（{d.reason}）" for d in days if not d.open]
     if closed:
         lines.append("不能预约：" + "、".join(closed))
@@ -88,7 +90,7 @@ def ask_slot(office: Office, day: DayAvailability, half: str, times: Sequence[st
 def peak_warning(day: date, peak: str, quieter: Sequence[date]) -> str:
     others = "、".join(day_cn(d) for d in quieter)
     offer = f"人少一些的日子有{others}，想换的话回复“改日期”。" if others else ""
-    return f"提醒：{day_cn(day)}是{peak}，登记的人多，名额最先约满。{offer}"
+    return f"提醒：{day_cn(day)}是登记高峰日（{peak}），名额最先约满。{offer}"
 
 
 def slot_full(day: date, hhmm: str, alternatives: Sequence[Alternative], can_wait: bool) -> str:
@@ -116,7 +118,9 @@ def ask_id(who: int) -> str:
 
 
 def applicant_lines(names: Sequence[str], numbers: Sequence[str]) -> list[str]:
-    return [f"{ORDINALS[i]}申请人：{name} {number}" for i, (name, number) in enumerate(zip(names, numbers, strict=True))]
+    return [
+        f"{ORDINALS[i]}申请人：{name} {number}" for i, (name, number) in enumerate(zip(names, numbers, strict=True))
+    ]
 
 
 def summary(office: Office, day: date, hhmm: str, names: Sequence[str], numbers: Sequence[str]) -> str:
@@ -160,7 +164,9 @@ def cancel_question(booking: Booking) -> str:
 
 
 def ask_pick(active: Sequence[Booking], action: str) -> str:
-    return "\n".join([f"您有{len(active)}个预约，要{action}哪一个？回复数字：", *numbered([booking_line(b) for b in active])])
+    return "\n".join(
+        [f"您有{len(active)}个预约，要{action}哪一个？回复数字：", *numbered([booking_line(b) for b in active])]
+    )
 
 
 def booking_line(booking: Booking) -> str:
@@ -196,7 +202,8 @@ def rescheduled(booking: Booking) -> str:
 
 
 def cancelled(booking: Booking) -> str:
-    return f"已取消预约（确认码 {booking.code}，{booking.office_name} {when_cn(booking.date, booking.time)}）。需要时回复“预约”重新预约。"
+    where = f"{booking.office_name} {when_cn(booking.date, booking.time)}"
+    return f"已取消预约（确认码 {booking.code}，{where}）。需要时回复“预约”重新预约。"
 
 
 def my_bookings(active: Sequence[Booking]) -> str:
@@ -217,4 +224,5 @@ def already_has_booking(active: Sequence[Booking]) -> str:
 
 
 def checked_in(booking: Booking, message: str) -> str:
-    return f"{message}。\n{booking.office_name} {when_cn(booking.date, booking.time)}，确认码 {booking.code}。请全程佩戴口罩。"
+    where = f"{booking.office_name} {when_cn(booking.date, booking.time)}"
+    return f"{message}。\n{where}，确认码 {booking.code}。请全程佩戴口罩。"

@@ -68,7 +68,7 @@ def day_load(office: Office, day: date, held: list[bookings.Booking]) -> DayLoad
     return DayLoad(day, closures.reason(office.id, day), tuple(loads))
 
 
-@blueprint.get("/")
+@blueprint.get("")
 @staff_required
 def day():
     return _day_page()

@@ -15,7 +15,7 @@ blueprint = Blueprint("calendar", __name__, url_prefix="/admin/calendar")
 LISTED_DAYS = 31  # closures and peaks shown from today on
 
 
-@blueprint.get("/")
+@blueprint.get("")
 @admin_required
 def overview():
     return _overview_page({}, {})
@@ -34,6 +34,7 @@ def _overview_page(form: dict, errors: dict, status: int = 200):
     return render_template(
         "admin/calendar.html",
         today=today,
+        listed_days=LISTED_DAYS,
         closed=closed,
         peaks=peaks,
         epidemic_on=web.rules().epidemic_mode,
@@ -84,7 +85,7 @@ def reopen():
 @admin_required
 def set_peak():
     form = request.form.to_dict()
-    day = web.date_arg(form.get("date"))
+    day = web.date_arg(form.get("peak_date"))
     errors = {}
     if day is None:
         errors["peak_date"] = "请选择日期"

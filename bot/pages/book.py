@@ -14,7 +14,7 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 from bot import bookings, ratelimit
 from bot.api_bookings import WEB_LIMIT, WEB_WINDOW_SECONDS
 from bot.pages import web
-from bot.slots import window_days
+from bot.slots import ceremony_notice, window_days
 
 blueprint = Blueprint("book", __name__, url_prefix="/book")
 
@@ -24,12 +24,12 @@ BOOKED = "booked_code"  # session: the code just booked, for the confirmation pa
 MANAGING = "managing_code"  # session: the code whose ID number was just proven
 
 
-@blueprint.get("/")
+@blueprint.get("")
 def form():
     return _form_page({}, {})
 
 
-@blueprint.post("/")
+@blueprint.post("")
 def submit():
     form = request.form.to_dict()
     office = web.office_arg(form.get("office"))
@@ -126,6 +126,7 @@ def _form_page(form: dict, errors: dict, status: int = 200, outcome: bookings.Ou
         alternatives=outcome.alternatives if outcome else (),
         people_fields=PEOPLE_FIELDS,
         attempt=form.get("attempt") or secrets.token_urlsafe(12),
+        ceremony=ceremony_notice(rules),
     ), status
 
 

@@ -12,6 +12,7 @@ import xmltodict
 from flask import Blueprint, abort, current_app, jsonify, render_template, request, session
 
 from bot import simulate
+from bot.pages import web
 from knowledge import menu
 from knowledge import offices as office_data
 
@@ -27,7 +28,7 @@ def _only_when_enabled():
         abort(404)
 
 
-@blueprint.get("/")
+@blueprint.get("")
 def page():
     return render_template(
         "simulator.html", menu=menu.definition()["button"], cities=office_data.current().cities(), account=simulate.ACCOUNT
@@ -40,15 +41,17 @@ def send():
     body = request.get_json(silent=True) or {}
     kind, value = body.get("kind"), str(body.get("value") or "").strip()
     openid = session.setdefault(OPENID, "o_sim_" + secrets.token_hex(8))
+    # The message's CreateTime is the bot's "now": the pages' clock, so tests can fix the day.
+    created = int(web.now().timestamp())
     if kind == "text" and value:
-        xml = simulate.text(openid, value[:MAX_TEXT])
+        xml = simulate.text(openid, value[:MAX_TEXT], created=created)
     elif kind == "click" and menu.label(value):
-        xml = simulate.click(openid, value)
+        xml = simulate.click(openid, value, created=created)
     elif kind == "scan" and value:
-        xml = simulate.scan(openid, value[:64])
+        xml = simulate.scan(openid, value[:64], created=created)
     elif kind == "location" and office_data.current().in_city(value):
         lat, lng = city_centre(value)
-        xml = simulate.location(openid, lat, lng, f"湖南省{value}")
+        xml = simulate.location(openid, lat, lng, f"湖南省{value}", created=created)
     else:
         return jsonify(error="看不懂这个操作"), 400
     status, reply_xml = post_to_webhook(xml)

@@ -1,0 +1,164 @@
+"""The pages without a browser: security, accounts, field errors, the simulator's true path, CSV."""
+
+import csv
+import io
+import json
+from datetime import date
+
+import pytest
+
+from bot import bookings
+from bot.pages import staff
+from tests.pages_support import FURONG, Clock, book_couple, csrf_token, pages_app
+from tests.test_applicants import make_id
+
+TUESDAY = date(2026, 11, 24)
+HIM = make_id("19950615", "男")
+HER = make_id("19970320", "女")
+AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def app(make_app, clock):
+    return pages_app(make_app, clock)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def log_in(client, username="admin", password="staff-secret"):
+    token = csrf_token(client, "/admin/login")
+    return client.post("/admin/login", data={"username": username, "password": password, "csrf_token": token})
+
+
+@pytest.mark.parametrize("path", ["/book", "/book/manage", "/admin/login", "/simulator"])
+def test_every_page_forbids_framing_sniffing_and_foreign_scripts(client, path):
+    response = client.get(path)
+    assert response.status_code == 200
+    assert "script-src" not in response.headers["Content-Security-Policy"]  # default-src 'self' covers it
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_the_simulator_is_not_there_unless_enabled(make_app, clock):
+    client = pages_app(make_app, clock, simulator_enabled=False).test_client()
+    assert client.get("/simulator").status_code == 404
+    token = csrf_token(client, "/book/manage")
+    message = {"kind": "text", "value": "你好"}
+    assert client.post("/simulator/send", json=message, headers={"X-CSRF-Token": token}).status_code == 404
+
+
+def test_a_form_posted_without_its_token_is_refused(client):
+    response = client.post("/book", data={"office": FURONG, "date": "2026-11-24", "time": "09:00"})
+    assert response.status_code == 400
+    assert "页面已过期" in response.get_data(as_text=True)
+
+
+def test_a_wrong_check_digit_is_shown_next_to_the_second_applicants_id_number(client, r):
+    token = csrf_token(client, f"/book?office={FURONG}&date=2026-11-24")
+    wrong = HER[:17] + ("0" if HER[17] != "0" else "1")
+    form = {
+        "csrf_token": token,
+        "office": FURONG,
+        "date": "2026-11-24",
+        "time": "09:00",
+        "applicants[0].name": "张三",
+        "applicants[0].id_number": HIM,
+        "applicants[1].name": "李四",
+        "applicants[1].id_number": wrong,
+    }
+    page = client.post("/book", data=form).get_data(as_text=True)
+    assert 'data-error-for="applicants[1].id_number">第二位申请人的身份证号校验位不对' in page
+    assert 'data-error-for="applicants[0]' not in page
+    assert not r.keys("booking:*")
+
+
+def test_the_same_form_submitted_twice_books_once(client, r):
+    token = csrf_token(client, f"/book?office={FURONG}&date=2026-11-24")
+    form = {
+        "csrf_token": token,
+        "attempt": "one-form",
+        "office": FURONG,
+        "date": "2026-11-24",
+        "time": "09:00",
+        "applicants[0].name": "张三",
+        "applicants[0].id_number": HIM,
+        "applicants[1].name": "李四",
+        "applicants[1].id_number": HER,
+    }
+    assert client.post("/book", data=form).status_code == 302
+    assert client.post("/book", data=form).status_code == 302
+    assert len(bookings.on_day(FURONG, TUESDAY)) == 1
+
+
+def test_five_wrong_passwords_lock_the_account_even_against_the_right_one(client, r):
+    staff.add("liwei", "correct horse", staff.STAFF)
+    for _ in range(staff.MAX_FAILURES - 1):
+        assert "用户名或密码不对" in log_in(client, "liwei", "wrong").get_data(as_text=True)
+    assert "账号已锁定，请15分钟后再试" in log_in(client, "liwei", "wrong").get_data(as_text=True)
+    response = log_in(client, "liwei", "correct horse")
+    assert response.status_code == 429
+    assert client.get("/admin").status_code == 302  # still sent to the login page
+
+
+def test_passwords_are_stored_hashed(r):
+    staff.add("liwei", "correct horse")
+    stored = r.hgetall(staff.ACCOUNT_KEY % "liwei")
+    assert "correct horse" not in json.dumps(stored)
+    assert stored["password_hash"].startswith(("scrypt:", "pbkdf2:"))
+
+
+def test_the_first_admin_logs_in_with_the_admin_token(client, r):
+    assert log_in(client).headers["Location"] == "/admin"
+    assert "日视图" in client.get("/admin").get_data(as_text=True)
+
+
+def test_office_staff_cannot_close_dates(client, r):
+    staff.add("liwei", "correct horse", staff.STAFF)
+    log_in(client, "liwei", "correct horse")
+    assert client.get("/admin/calendar").status_code == 403
+
+
+def test_the_csv_shows_only_masked_id_numbers(client, r):
+    booking = book_couple(TUESDAY, "09:00")
+    log_in(client)
+    response = client.get(f"/admin/export.csv?office={FURONG}&date=2026-11-24")
+    assert response.headers["Content-Disposition"] == f"attachment; filename=bookings-{FURONG}-2026-11-24.csv"
+    header, row = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    assert header[:3] == ["确认码", "日期", "时段"]
+    assert row[0] == booking.code and row[5] == "王*" and row[9] == "138****1234"
+    assert row[6] == "4301**********" + make_id("19900101", "男", serial="20")[-4:]
+
+
+def test_epidemic_mode_can_be_switched_off_by_an_admin(client, r):
+    log_in(client)
+    token = csrf_token(client, "/admin/calendar")
+    client.post("/admin/calendar/epidemic", data={"on": "0", "csrf_token": token})
+    assert "疫情防控模式 <span class=\"tag\">关闭" in client.get("/admin/calendar").get_data(as_text=True)
+    assert "颁证仪式暂停" not in client.get("/book").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("aes_key", ["", AES_KEY], ids=["plain", "safe-mode"])
+def test_the_simulator_answers_through_the_signed_webhook(make_app, clock, r, aes_key):
+    app = pages_app(make_app, clock, wechat_aes_key=aes_key, wechat_appid="wx_test" if aes_key else "")
+    client = app.test_client()
+    token = csrf_token(client, "/simulator")
+    response = client.post("/simulator/send", json={"kind": "text", "value": "帮助"}, headers={"X-CSRF-Token": token})
+    reply = response.get_json()["reply"]
+    assert reply["type"] == "text" and "预约结婚登记" in reply["content"]
+
+
+def test_the_simulator_refuses_a_button_that_is_not_on_the_menu(client):
+    token = csrf_token(client, "/simulator")
+    response = client.post("/simulator/send", json={"kind": "click", "value": "drop"}, headers={"X-CSRF-Token": token})
+    assert response.status_code == 400
