@@ -4,6 +4,7 @@ and `python app.py` to serve on $HOST:$PORT."""
 import sys
 
 from flask import Flask, Response
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -23,6 +24,7 @@ def create_app(config: Config | None = None) -> Flask:
     store.connect(config.redis_url)
 
     app = Flask(__name__)
+    app.json = _JSONProvider(app)
     app.config["TONGZHOU"] = config
     app.config["BOOKING_RULES"] = BookingRules.from_env()
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
@@ -32,9 +34,9 @@ def create_app(config: Config | None = None) -> Flask:
 
     _load_knowledge()
 
-    from bot import api_bookings, api_faq, webhook
+    from bot import api_bookings, api_faq, pages, webhook
 
-    for blueprint in (webhook.blueprint, api_bookings.blueprint, api_faq.blueprint):
+    for blueprint in (webhook.blueprint, api_bookings.blueprint, api_faq.blueprint, pages.blueprint):
         app.register_blueprint(blueprint)
 
     @app.errorhandler(HTTPException)
@@ -48,6 +50,16 @@ def create_app(config: Config | None = None) -> Flask:
         return Response("internal error", status=500, mimetype="text/plain")
 
     return app
+
+
+class _JSONProvider(DefaultJSONProvider):
+    def loads(self, s, **kwargs):
+        # Deeply nested JSON exhausts the parser's recursion: make it the ValueError that
+        # `get_json(silent=True)` turns into None, so the APIs answer 400 instead of 500.
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
 
 
 def _load_knowledge() -> None:

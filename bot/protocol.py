@@ -7,6 +7,7 @@ DTDs (entity expansion, external entities) before any XML parser sees them, and 
 """
 
 import hmac
+import re
 import time
 from dataclasses import dataclass
 
@@ -72,10 +73,16 @@ def check_envelope(config, envelope: Envelope, now: float | None = None) -> None
             raise Rejected(403, f"timestamp {skew:.0f}s away from now")
 
 
+_ROOT_START = re.compile(r"<[A-Za-z_]")
+
+
 def _refuse_dtd(xml: str) -> None:
     # WeChat never sends a DTD; refusing any keeps entity expansion and external entities out
-    # before a parser could act on them, and lets each body be parsed only once.
-    if "<!DOCTYPE" in xml or "<!ENTITY" in xml:
+    # before a parser could act on them, and lets each body be parsed only once. A DTD can only
+    # stand before the root element, so a citizen's text that mentions one is left alone.
+    root = _ROOT_START.search(xml)
+    prolog = xml[: root.start()] if root else xml
+    if "<!DOCTYPE" in prolog or "<!ENTITY" in prolog:
         raise Rejected(400, "refused XML: DTD")
 
 
@@ -140,12 +147,14 @@ def parse(xml: str, tz) -> tuple[m.Inbound, str]:
     """The typed message and its retry-dedupe key (None-free: every message has one)."""
     try:
         raw = parse_message(xml)
+        if raw is None or not raw.source:
+            raise Rejected(400, "message has no FromUserName")
+        # wechatpy converts fields lazily, so a non-number where one is due fails only here.
+        return _to_inbound(raw, tz), dedupe_key(raw)
+    except Rejected:
+        raise
     except Exception as exc:  # a missing MsgType, a wrong root element, a non-number where one is due
         raise Rejected(400, f"not a WeChat message: {type(exc).__name__}") from None
-    if raw is None or not raw.source:
-        raise Rejected(400, "message has no FromUserName")
-    inbound = _to_inbound(raw, tz)
-    return inbound, dedupe_key(raw)
 
 
 def dedupe_key(raw) -> str:
@@ -158,6 +167,9 @@ def dedupe_key(raw) -> str:
 
 def _to_inbound(raw, tz) -> m.Inbound:
     data = raw._data
+    for name in ("Content", "Recognition", "Label", "EventKey", "Event"):
+        if not isinstance(data.get(name) or "", str):  # e.g. <Content> holding elements
+            raise Rejected(400, f"<{name}> is not text")
     received_at = raw.create_time.astimezone(tz) if raw.create_time else None
     common = {"openid": raw.source, "account": raw.target or "", "received_at": received_at, "wechat_type": raw.type}
     kind = raw.type

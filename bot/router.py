@@ -49,11 +49,21 @@ INTENTS: tuple[Intent, ...] = (
 )
 INTENT_BY_NAME = {intent.name: intent for intent in INTENTS}
 
-# Flows a session can be in: the step function (None = "not an answer to my question") and
-# the prompt that brings the user back after a digression.
-FLOWS: dict[str, tuple[Handler, Callable[[Session], str]]] = {
-    "booking": (booking.continue_flow, booking.resume_prompt),
-    "donation": (donation.continue_flow, donation.resume_prompt),
+
+@dataclass(frozen=True)
+class Flow:
+    step: Handler  # the answer to the flow's question; None = "not an answer to my question"
+    resume_prompt: Callable[[Session], str]  # brings the user back after a digression
+    own_intents: frozenset = frozenset()  # intents that restart or steer this flow: not digressions
+
+
+FLOWS: dict[str, Flow] = {
+    "booking": Flow(
+        booking.continue_flow,
+        booking.resume_prompt,
+        frozenset({"booking", "my_booking", "cancel_booking", "reschedule"}),
+    ),
+    "donation": Flow(donation.continue_flow, donation.resume_prompt, frozenset({"donation", "donation_materials"})),
 }
 
 # The main menu's numbers, as listed by general.menu_text().
@@ -120,16 +130,16 @@ def _numbered(text: str, message: Inbound, session: Session) -> Reply | None:
 
 
 def _in_flow(text: str, message: Inbound, session: Session) -> Reply:
-    flow = session.flow
-    if flow in FLOWS:
-        step, resume_prompt = FLOWS[flow]
-        reply = step(message, session)
+    flow = FLOWS.get(session.flow)
+    if flow is not None:
+        reply = flow.step(message, session)
         if reply is not None:
-            return _tag(reply, flow)
+            return _tag(reply, session.flow)
+        name = session.flow
         answer = _by_intent(text, message, session)
-        if session.flow == flow and isinstance(answer, Text):
+        if session.flow == name and isinstance(answer, Text) and answer.intent not in flow.own_intents:
             # A digression (say a handbook question mid-booking): answer, then resume the flow.
-            return Text(f"{answer.content}\n\n{resume_prompt(session)}", intent=answer.intent)
+            return Text(f"{answer.content}\n\n{flow.resume_prompt(session)}", intent=answer.intent)
         return answer
     return _by_intent(text, message, session)
 

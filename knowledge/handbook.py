@@ -23,7 +23,7 @@ MIN_ALTERNATIVES = 2
 
 # Decision thresholds on the 0–1 score (share of the question matched), set on tests/handbook_eval.yaml.
 ANSWER_SCORE = 0.4  # at or above: answer directly...
-CLEAR_LEAD = 0.85  # ...unless the runner-up scores at least this fraction of the top: then ask which
+CLEAR_LEAD = 0.93  # ...unless the runner-up scores at least this fraction of the top: then ask which
 FLOOR_SCORE = 0.25  # below: the handbook does not cover it
 MAX_SUGGESTIONS = 3
 

@@ -4,7 +4,7 @@ import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot import bookings, pages
+from bot import bookings
 from bot.slots import BookingRules
 from knowledge import offices
 from tests.test_applicants import make_id
@@ -30,7 +30,6 @@ class Clock:
 def pages_app(make_app, clock: Clock, **config):
     config.setdefault("simulator_enabled", True)
     app = make_app(**config)
-    app.register_blueprint(pages.blueprint)
     app.config["PAGES_CLOCK"] = clock
     app.config["BOOKING_RULES"] = BookingRules()
     return app

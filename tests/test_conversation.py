@@ -74,7 +74,7 @@ def test_a_question_in_the_middle_of_a_flow_is_answered_and_the_flow_resumes(cha
             return Text("好的，张三。")
         return None  # not an answer to our question: a digression
 
-    monkeypatch.setitem(router.FLOWS, "demo", (step, lambda session: "请继续告诉我您的姓名。"))
+    monkeypatch.setitem(router.FLOWS, "demo", router.Flow(step, lambda session: "请继续告诉我您的姓名。"))
 
     def start_demo(message, session):
         session.start("demo")

@@ -219,22 +219,65 @@ def test_a_script_hammering_web_booking_from_one_address_gets_429_in_chinese(pla
     assert attempt("192.0.2.8").status_code == 422, "another address is not limited"
 
 
-@pytest.mark.parametrize(
-    "path,body",
-    [("/api/v1/bookings/ABCDEF/checkin", {"office_id": "changsha-furong"}), ("/api/v1/nlu/parse", {"text": "明天"})],
-)
-def test_staff_endpoints_refuse_a_missing_token_at_once_and_a_wrong_one_slowly(plain_app, path, body):
+STAFF_ENDPOINTS = [
+    ("POST", "/api/v1/bookings/ABCDEF/checkin", {"office_id": "changsha-furong"}),
+    ("POST", "/api/v1/nlu/parse", {"text": "明天"}),
+    ("GET", "/api/v1/faq/misses", None),
+    ("POST", "/api/v1/faq/reload", {}),
+]
+
+
+@pytest.mark.parametrize("method,path,body", STAFF_ENDPOINTS)
+def test_staff_endpoints_refuse_a_missing_token_at_once_and_a_wrong_one_slowly(plain_app, method, path, body):
     client = plain_app.test_client()
-    started = time.perf_counter()
-    missing = client.post(path, json=body)
+    missing = client.open(path, method=method, json=body)
     assert missing.status_code == 401 and missing.get_json()["message"] == "需要工作人员令牌"
     started = time.perf_counter()
-    wrong = client.post(path, json=body, headers={"Authorization": "Bearer staff-secret"})
+    wrong = client.open(path, method=method, json=body, headers={"Authorization": "Bearer staff-secret"})
     waited = time.perf_counter() - started
     assert wrong.status_code == 401
     assert waited >= auth.WRONG_TOKEN_DELAY_SECONDS * 0.8
-    right = client.post(path, json=body, headers={"Authorization": f"Bearer {SECRETS['admin_token']}"})
+    right = client.open(path, method=method, json=body, headers={"Authorization": f"Bearer {SECRETS['admin_token']}"})
     assert right.status_code != 401
+
+
+def test_a_forged_forwarded_for_header_does_not_escape_the_web_limit(make_app):
+    """Behind one proxy the limit counts the address nginx saw, not what the client wrote before it."""
+    client = make_app(proxy_hops=1).test_client()
+
+    def attempt(n):
+        forwarded = {"X-Forwarded-For": f"10.0.{n}.1, 192.0.2.9"}  # spoofed first hop, nginx's last
+        return client.post("/api/v1/bookings", json={"channel": "web"}, headers=forwarded).status_code
+
+    statuses = [attempt(n) for n in range(api_bookings.WEB_LIMIT + 2)]
+    assert statuses[-2:] == [429, 429]
+    direct = make_app().test_client()  # no proxy configured: the header is ignored altogether
+    spoofed = [
+        direct.post("/api/v1/bookings", json={"channel": "web"}, headers={"X-Forwarded-For": f"10.1.{n}.1"})
+        for n in range(api_bookings.WEB_LIMIT + 2)
+    ]
+    assert spoofed[-1].status_code == 429
+
+
+@pytest.mark.parametrize("path", ["/book", "/book/manage", "/admin/login", "/admin", "/book?office=<script>"])
+def test_pages_send_security_headers(plain_app, path):
+    response = plain_app.test_client().get(path)
+    assert response.status_code < 500
+    policy = response.headers.get("Content-Security-Policy", "")
+    assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert response.headers.get("X-Frame-Options") == "DENY"
+    assert response.headers.get("X-Content-Type-Options") == "nosniff"
+    assert b"<script>" not in response.data
+
+
+def test_page_forms_posted_without_their_csrf_token_are_refused_in_chinese(plain_app):
+    client = plain_app.test_client()
+    posts = [r.rule for r in plain_app.url_map.iter_rules() if "POST" in r.methods and r.endpoint.startswith("pages.")]
+    assert posts
+    for path in posts:
+        response = client.post(path, data={"office": "' OR 1=1 --", "code": "<script>"})
+        assert response.status_code == 400, path
+        assert "页面已过期" in response.get_data(as_text=True)
 
 
 # --- property-based fuzzing ---------------------------------------------------------------------

@@ -144,7 +144,7 @@ def test_epidemic_mode_can_be_switched_off_by_an_admin(client, r):
     log_in(client)
     token = csrf_token(client, "/admin/calendar")
     client.post("/admin/calendar/epidemic", data={"on": "0", "csrf_token": token})
-    assert "疫情防控模式 <span class=\"tag\">关闭" in client.get("/admin/calendar").get_data(as_text=True)
+    assert '疫情防控模式 <span class="tag">关闭' in client.get("/admin/calendar").get_data(as_text=True)
     assert "颁证仪式暂停" not in client.get("/book").get_data(as_text=True)
 
 

@@ -108,7 +108,7 @@ def say(page, text: str) -> str:
     return answers.last.inner_text()
 
 
-def test_a_couple_books_by_chat_in_the_simulator(page, r):
+def test_a_couple_books_by_chat_in_the_simulator_and_checks_in_by_scanning(page, clock, r):
     page.goto("/simulator")
     assert "哪个登记处" in _click_menu(page, "预约登记", "预约结婚登记")
     reply = say(page, "下周三上午在芙蓉区登记结婚")
@@ -124,6 +124,16 @@ def test_a_couple_books_by_chat_in_the_simulator(page, r):
     code = CODE.search(reply).group(1)
     assert bookings.get(code).channel == bookings.WECHAT
     screenshot(page, "simulator-booking")
+
+    clock.at = datetime(2026, 12, 2, 9, 10, tzinfo=TZ)  # at the registry on the day
+    page.click("#toggle-tools")
+    page.fill("#scene", f"checkin:{FURONG}")
+    answers = page.locator(".msg.bot")
+    before = answers.count()
+    page.click("#send-scan")
+    sync_api.expect(answers).to_have_count(before + 1)
+    assert "签到成功" in answers.last.inner_text()
+    assert bookings.get(code).status == bookings.CHECKED_IN
 
 
 def test_a_handbook_question_a_menu_button_and_a_location_in_the_simulator(page, r):
@@ -179,6 +189,7 @@ def test_a_couple_books_on_the_web_and_cancels_with_the_code_and_an_id_number(pa
     code = page.inner_text("#code")
     assert "长沙市芙蓉区婚姻登记处" in page.inner_text("main") and "11月24日（周二） 09:00" in page.inner_text("main")
     assert HIM not in page.content() and "张*" in page.inner_text("main")
+    assert "请双方携带本人身份证，全程佩戴口罩" in page.inner_text("main")
     screenshot(page, "book-done")
 
     page.click("text=查询或取消预约")
@@ -190,7 +201,10 @@ def test_a_couple_books_on_the_web_and_cancels_with_the_code_and_an_id_number(pa
     page.click("button:has-text('取消这个预约')")
     assert page.inner_text("h1") == "预约已取消"
     assert bookings.get(code).status == bookings.CANCELLED
-    assert bookings.availability(bookings.office_data.current().get(FURONG), TUESDAY, now=MONDAY).slot("09:00").remaining == 3
+    assert (
+        bookings.availability(bookings.office_data.current().get(FURONG), TUESDAY, now=MONDAY).slot("09:00").remaining
+        == 3
+    )
 
 
 def test_a_wrong_code_does_not_open_someone_elses_booking(page, r):
@@ -224,7 +238,7 @@ def test_staff_check_a_couple_in_by_their_code(page, clock, r):
     page.click("#checkin button")
     assert "签到成功" in page.inner_text(".notice")
     assert page.inner_text(f"tr[data-code='{booking.code}'] td:last-child") == "已签到"
-    assert page.inner_text(".slots-table tbody tr:first-child") .split() == ["09:00", "3", "2", "1", "0"]
+    assert page.inner_text(".slots-table tbody tr:first-child").split() == ["09:00", "3", "2", "1", "0"]
     assert "4301**********" in page.inner_text("#bookings")
     screenshot(page, "admin-day")
 

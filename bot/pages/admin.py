@@ -46,7 +46,8 @@ class SlotLoad:
 @dataclass(frozen=True)
 class DayLoad:
     date: date
-    closed: str  # the closure reason, "" when open
+    closed: str  # the staff closure's reason, "" when none
+    day_off: str  # why the statutory calendar closes the day (周末, a holiday), "" on working days
     slots: tuple[SlotLoad, ...]
 
 
@@ -65,7 +66,7 @@ def day_load(office: Office, day: date, held: list[bookings.Booking]) -> DayLoad
                 here.count(bookings.NO_SHOW),
             )
         )
-    return DayLoad(day, closures.reason(office.id, day), tuple(loads))
+    return DayLoad(day, closures.reason(office.id, day), slots.calendar_reason(day), tuple(loads))
 
 
 @blueprint.get("")
@@ -143,7 +144,10 @@ def phone_booking():
         errors["phone"] = "请填写来电人的联系电话，方便登记处回电"
     if errors:
         return _day_page(form, errors, 422)
-    people = [{"name": form.get(f"applicants[{i}].name", ""), "id_number": form.get(f"applicants[{i}].id_number", "")} for i in (0, 1)]
+    people = [
+        {"name": form.get(f"applicants[{i}].name", ""), "id_number": form.get(f"applicants[{i}].id_number", "")}
+        for i in (0, 1)
+    ]
     outcome = bookings.book(
         office,
         day_asked,

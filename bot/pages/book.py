@@ -15,6 +15,7 @@ from bot import bookings, ratelimit
 from bot.api_bookings import WEB_LIMIT, WEB_WINDOW_SECONDS
 from bot.pages import web
 from bot.slots import ceremony_notice, window_days
+from handlers import booking_text
 
 blueprint = Blueprint("book", __name__, url_prefix="/book")
 
@@ -45,7 +46,9 @@ def submit():
         return _form_page(form, errors, 422)
     if not _within_limit():
         return _form_page(form, {"form": TOO_MANY}, 429)
-    people = [{"name": form.get(f"{p}.name", ""), "id_number": form.get(f"{p}.id_number", "")} for p, _ in PEOPLE_FIELDS]
+    people = [
+        {"name": form.get(f"{p}.name", ""), "id_number": form.get(f"{p}.id_number", "")} for p, _ in PEOPLE_FIELDS
+    ]
     outcome = bookings.book(
         office,
         day,
@@ -67,7 +70,7 @@ def done():
     booking = bookings.get(session.get(BOOKED, ""))
     if booking is None:
         return redirect(url_for(".form"))
-    return render_template("book/done.html", booking=booking)
+    return render_template("book/done.html", booking=booking, what_to_bring=booking_text.WHAT_TO_BRING)
 
 
 @blueprint.get("/manage")

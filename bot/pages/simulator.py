@@ -31,7 +31,10 @@ def _only_when_enabled():
 @blueprint.get("")
 def page():
     return render_template(
-        "simulator.html", menu=menu.definition()["button"], cities=office_data.current().cities(), account=simulate.ACCOUNT
+        "simulator.html",
+        menu=menu.definition()["button"],
+        cities=office_data.current().cities(),
+        account=simulate.ACCOUNT,
     )
 
 

@@ -1,0 +1,490 @@
+"""The booking dialogue's steps: read the answer to the question last asked, and ask the next one.
+
+The dialogue fills gaps instead of marching through steps: whatever a message names (an office,
+a date, a half-day, a time) is kept, and the next question is the first thing still missing
+(`ask_next`). So "下周三上午在芙蓉区登记结婚" goes straight to that morning's slots, "改日期" only
+forgets the date, and a correction never loses the rest. Every rule (window, calendar, closures,
+capacity, eligibility, cutoff) belongs to bot/slots.py, bot/applicants.py or the engine; this
+module asks, shows and passes their answers on. The wording lives in handlers/booking_text.py.
+
+Session data while session.flow == "booking":
+  goal       book | waitlist | reschedule | cancel
+  step       what the last reply asked: office, date, slot, name, id, confirm, pick
+  who        0 or 1: the applicant a name/id step is about
+  office_id, city, nearby, date (ISO), half (上午/下午), time (HH:MM), code (reschedule/cancel)
+  people     the applicants typed so far, encrypted: names and ID numbers are personal data
+  choices    the numbered list last shown; picking item n merges choices[n-1] into the data
+  tries      failed attempts per applicant field ("id1": 2)
+  draft      this attempt's id, the engine's idempotency key: a repeated “确认” books once
+  at         the last message's time, so resume_prompt (which gets no message) sees the same day
+"""
+
+import base64
+import hashlib
+import json
+import re
+import secrets
+from datetime import date, datetime
+from functools import cache
+
+from cryptography.fernet import Fernet, InvalidToken
+
+from bot import applicants, bookings, dates, idcard, slots
+from bot.messages import Inbound, Session
+from bot.slots import BookingRules
+from handlers import booking_text as say
+from handlers import handbook
+from knowledge import offices
+from knowledge.normalize import compact, normalize
+
+FLOW = "booking"
+BOOK, WAITLIST, RESCHEDULE, CANCEL = "book", "waitlist", "reschedule", "cancel"
+OFFICE, DATE, SLOT, NAME, ID, CONFIRM, PICK = "office", "date", "slot", "name", "id", "confirm", "pick"
+
+MAX_TRIES = 3
+
+_YES = {"确认", "确定", "确认预约", "确认提交", "提交", "是", "是的", "对", "好", "好的", "可以", "没问题", "ok", "yes"}
+_RETRY = {"重试", "再试", "再试一次", "重新填", "重新填写"}
+_WAITLIST_WORDS = ("候补", "排队", "等空位")
+# Going back: the words, and the answers they forget (everything else is kept).
+_BACK = {
+    ("改日期", "换日期", "换一天", "改日子"): ("date", "time"),
+    ("改时间", "换时间", "改时段", "换时段"): ("time", "half"),
+    ("改登记处", "换登记处", "换个登记处", "改地点", "换地方"): ("office_id", "city", "nearby"),
+    ("改申请人", "改姓名", "改身份证", "改身份证号"): ("people", "tries"),
+}
+_QUESTION = ("吗", "呢", "怎么", "怎样", "什么", "如何", "哪", "为什么", "多少", "能不能", "?")
+_ID_NUMBER = re.compile(r"\d{15,}[Xx]?")  # a long run of digits is an attempt at an ID number
+
+
+# ---- what handlers/booking.py calls (with ask_next and absorb below) ---------------------------
+
+
+def begin(session: Session, goal: str) -> None:
+    """Start the dialogue afresh; a booking gets a new draft id (its idempotency key)."""
+    session.start(FLOW, goal=goal, **({"draft": secrets.token_hex(8)} if goal == BOOK else {}))
+
+
+def answer(message: Inbound, session: Session) -> str | None:
+    """The reply to an answer of the question last asked; None when the text is not one."""
+    now = message.received_at
+    session.data["at"] = now.isoformat()
+    text = compact(message.text)
+    step = _STEPS.get(session.data.get("step", ""))
+    return _go_back(text, session, now) or (step(message, text, session, now) if step else None)
+
+
+# ---- the steps: each reads the answer to its own question -------------------------------------
+
+
+def _office_step(message: Inbound, text: str, session: Session, now: datetime) -> str | None:
+    choice = _pick(text, session)
+    if choice is None and not absorb(message.text, session, now):
+        return None
+    if choice:
+        session.data.update(choice)
+    return ask_next(session, now)
+
+
+def _date_step(message: Inbound, text: str, session: Session, now: datetime) -> str | None:
+    choice = _pick(text, session)
+    if choice:
+        session.data.update(choice)
+        session.data.pop("time", None)
+        return ask_next(session, now)
+    return ask_next(session, now) if absorb(message.text, session, now) else None
+
+
+def _slot_step(message: Inbound, text: str, session: Session, now: datetime) -> str | None:
+    data = session.data
+    choice = _pick(text, session)
+    if choice:
+        data.update(choice)
+        return ask_next(session, now)
+    if any(word in text for word in _WAITLIST_WORDS):
+        if data["goal"] == RESCHEDULE:
+            return "改约不能候补，请选一个还有名额的时段。\n" + ask_next(session, now)
+        data["goal"], data["half"] = WAITLIST, dates.parse_when(message.text, now).half or ""
+        data.pop("time", None)
+        return ask_next(session, now)
+    return ask_next(session, now) if absorb(message.text, session, now) else None
+
+
+def _name_step(message: Inbound, text: str, session: Session, now: datetime) -> str | None:
+    if text in _RETRY:
+        return ask_next(session, now)
+    who, flat = session.data["who"], idcard.canonical(message.text)
+    number = _ID_NUMBER.search(flat)
+    asks = _is_question(normalize(message.text))
+    try:
+        name = applicants.validate_name(_ID_NUMBER.sub("", flat) if number else message.text)
+    except applicants.InvalidName as reason:
+        if asks or handbook.looks_like_question(message.text):
+            return None
+        return _failed(session, f"name{who}", f"{applicants.ORDINALS[who]}申请人的{reason}", now)
+    if asks:
+        return None  # "口罩怎么戴" would pass as a five-character name
+    _update_person(session, who, name=name)
+    if number:  # "张三 430102…" in one message
+        return _id_step(message, number.group(), session, now)
+    return ask_next(session, now)
+
+
+def _id_step(message: Inbound, text: str, session: Session, now: datetime) -> str | None:
+    who, typed = session.data["who"], idcard.canonical(message.text)
+    if text in _RETRY:
+        return ask_next(session, now)
+    asks = _is_question(normalize(message.text)) or handbook.looks_like_question(message.text)
+    if asks and not any(c.isdigit() for c in typed):
+        return None
+    found = _ID_NUMBER.search(typed)
+    number = found.group() if found else typed
+    try:
+        idcard.parse(number)
+    except idcard.InvalidIdNumber as reason:
+        return _failed(session, f"id{who}", f"{applicants.ORDINALS[who]}申请人的{reason}", now)
+    _update_person(session, who, id_number=idcard.canonical(number))
+    people = _people(session)
+    if len(people) == 2 and all(p.get("id_number") for p in people):
+        errors = applicants.check_couple(people, date.fromisoformat(session.data["date"]))
+        if errors:
+            return _refuse_fields(session, errors, "；".join(errors.values()), now, count_tries=True)
+    return ask_next(session, now)
+
+
+def _confirm_step(message: Inbound, text: str, session: Session, now: datetime) -> str | None:
+    if text in _YES:
+        return _SUBMIT[session.data["goal"]](message, session, now)
+    if session.data["goal"] != CANCEL and absorb(message.text, session, now):
+        return ask_next(session, now)  # "改到明天下午" at the summary
+    return None
+
+
+def _pick_step(message: Inbound, text: str, session: Session, now: datetime) -> str | None:
+    choice = _pick(text, session)
+    if choice is None:
+        return None
+    session.data.update(choice)
+    if session.data["goal"] == RESCHEDULE:
+        session.data["office_id"] = bookings.get(choice["code"]).office_id
+    return ask_next(session, now)
+
+
+_STEPS = {
+    OFFICE: _office_step,
+    DATE: _date_step,
+    SLOT: _slot_step,
+    NAME: _name_step,
+    ID: _id_step,
+    CONFIRM: _confirm_step,
+    PICK: _pick_step,
+}
+
+
+# ---- submitting: one engine call, its outcome in the chat's words ------------------------------
+
+
+def _submit_booking(message: Inbound, session: Session, now: datetime) -> str:
+    data, office, day = session.data, _office(session), date.fromisoformat(session.data["date"])
+    outcome = bookings.book(
+        office,
+        day,
+        data["time"],
+        _people(session),
+        now=now,
+        channel=bookings.WECHAT,
+        openid=message.openid,
+        idempotency_key=f"wechat:{data['draft']}",
+        rules=rules(),
+    )
+    if outcome.kind == bookings.CONFIRMED:
+        session.leave()
+        return say.booked(outcome.booking, office, _cutoff_cn())
+    return _refused(outcome, session, now)
+
+
+def _submit_waitlist(message: Inbound, session: Session, now: datetime) -> str:
+    data = session.data
+    outcome = bookings.join_waitlist(
+        _office(session),
+        date.fromisoformat(data["date"]),
+        _people(session),
+        now=now,
+        half=data.get("half", ""),
+        openid=message.openid,
+        rules=rules(),
+    )
+    if outcome.kind in (bookings.WAITING, bookings.ALREADY_WAITING):
+        session.leave()
+        return f"{outcome.message}。"
+    return _refused(outcome, session, now)
+
+
+def _submit_reschedule(message: Inbound, session: Session, now: datetime) -> str:
+    data = session.data
+    outcome = bookings.reschedule(
+        data["code"],
+        _office(session),
+        date.fromisoformat(data["date"]),
+        data["time"],
+        now=now,
+        openid=message.openid,
+        rules=rules(),
+    )
+    if outcome.kind == bookings.RESCHEDULED:
+        session.leave()
+        return say.rescheduled(outcome.booking)
+    return _refused(outcome, session, now)
+
+
+def _submit_cancel(message: Inbound, session: Session, now: datetime) -> str:
+    outcome = bookings.cancel(session.data["code"], now=now, openid=message.openid, rules=rules())
+    session.leave()
+    if outcome.kind == bookings.CANCELLED:
+        return say.cancelled(outcome.booking)
+    return f"{outcome.message}。"
+
+
+_SUBMIT = {BOOK: _submit_booking, WAITLIST: _submit_waitlist, RESCHEDULE: _submit_reschedule, CANCEL: _submit_cancel}
+
+
+def _refused(outcome: bookings.Outcome, session: Session, now: datetime) -> str:
+    """A refusal: a wrong field goes back to its question; anything else ends the dialogue."""
+    if outcome.kind == bookings.SLOT_FULL:
+        data = session.data
+        day, hhmm = date.fromisoformat(data["date"]), data.pop("time")
+        return _offer_alternatives(session, day, hhmm, outcome.alternatives)
+    if outcome.kind in (bookings.INVALID, bookings.CLOSED) and outcome.fields:
+        return _refuse_fields(session, outcome.fields, outcome.message, now)
+    session.leave()
+    hint = "如是您本人的预约，可回复“我的预约”查看。" if outcome.kind == bookings.ALREADY_BOOKED else ""
+    return f"{outcome.message}。{hint}"
+
+
+def _refuse_fields(session: Session, fields: dict[str, str], problem: str, now: datetime, count_tries=False) -> str:
+    """Forget each answer `fields` names and ask for it again, after saying exactly what was wrong."""
+    data, people = session.data, _people(session)
+    tried_out = False
+    for field in fields:
+        if field in ("date", "time"):
+            data.pop("time", None)
+            if field == "date":
+                data.pop("date", None)
+            continue
+        index = 1 if field == "applicants" else int(field[len("applicants[")])  # "applicants" = same sex
+        kind = "name" if field.endswith(".name") else "id_number"
+        if index < len(people):
+            people[index].pop(kind, None)
+        if count_tries:
+            tried_out |= _count_try(session, f"{'name' if kind == 'name' else 'id'}{index}")
+    _keep_people(session, people)
+    lines = [f"{problem}。", say.TRY_LATER if tried_out else "", ask_next(session, now)]
+    return "\n".join(line for line in lines if line)
+
+
+def _offer_alternatives(session: Session, day: date, hhmm: str, alternatives) -> str:
+    data = session.data
+    data["step"] = SLOT
+    data["choices"] = [{"office_id": a.office_id, "date": a.date.isoformat(), "time": a.time} for a in alternatives]
+    return say.slot_full(day, hhmm, alternatives, can_wait=data["goal"] != RESCHEDULE)
+
+
+# ---- the next question: the first thing still missing -----------------------------------------
+
+
+def ask_next(session: Session, now: datetime) -> str:
+    """Ask for the first thing still missing, and remember it as the step the next message answers."""
+    data = session.data
+    if data["goal"] in (RESCHEDULE, CANCEL) and not data.get("code"):
+        active = bookings.active_for_openid(session.openid)
+        question = say.ask_pick(active, "取消" if data["goal"] == CANCEL else "改约")
+        return _ask(session, PICK, question, [{"code": b.code} for b in active])
+    if data["goal"] == CANCEL:
+        return _ask(session, CONFIRM, say.cancel_question(bookings.get(data["code"])))
+    office = _office(session)
+    if office is None:
+        return _ask_office(session)
+    if not data.get("date"):
+        return _ask_date(session, office, now)
+    day = bookings.availability(office, date.fromisoformat(data["date"]), now=now, rules=rules())
+    if not day.open:
+        data.pop("date")
+        data.pop("time", None)
+        return say.closed_day(day.date, day.reason) + "\n" + _ask_date(session, office, now)
+    if data["goal"] != WAITLIST:
+        if not data.get("time"):
+            return _ask_slot(session, office, day, now)
+        slot = day.slot(data["time"])
+        if slot is None:
+            reason = slots.slot_reason(office, day.date, data.pop("time"), now, rules()) or "这个时段不能预约"
+            return f"{reason}。\n" + _ask_slot(session, office, day, now)
+        if not slot.remaining:
+            alternatives = bookings.alternatives(office, day.date, slot.time, now=now, rules=rules())
+            return _offer_alternatives(session, day.date, data.pop("time"), alternatives)
+    if data["goal"] == RESCHEDULE:
+        return _ask(
+            session, CONFIRM, say.reschedule_summary(bookings.get(data["code"]), office, day.date, data["time"])
+        )
+    people = _people(session)
+    for who in (0, 1):
+        person = people[who] if who < len(people) else {}
+        if not person.get("name") or not person.get("id_number"):
+            session.data["who"] = who
+            step = NAME if not person.get("name") else ID
+            return _ask(session, step, say.ask_name(who) if step == NAME else say.ask_id(who))
+    names = [bookings.mask_name(p["name"]) for p in people]
+    numbers = [idcard.mask(p["id_number"]) for p in people]
+    if data["goal"] == WAITLIST:
+        return _ask(session, CONFIRM, say.waitlist_summary(office, day.date, data.get("half", ""), names, numbers))
+    return _ask(session, CONFIRM, say.summary(office, day.date, data["time"], names, numbers))
+
+
+def _ask(session: Session, step: str, question: str, choices: list | None = None) -> str:
+    session.data["step"] = step
+    if choices is not None:
+        session.data["choices"] = choices
+    return question
+
+
+def _ask_office(session: Session) -> str:
+    data, registry = session.data, offices.current()
+    if data.get("nearby"):
+        nearest = [(registry.get(office_id), km) for office_id, km in data["nearby"]]
+        return _ask(session, OFFICE, say.ask_nearby(nearest), [{"office_id": o.id} for o, _ in nearest])
+    if data.get("city"):
+        in_city = registry.in_city(data["city"])
+        return _ask(session, OFFICE, say.ask_office(data["city"], in_city), [{"office_id": o.id} for o in in_city])
+    cities = registry.cities()
+    return _ask(session, OFFICE, say.ask_city(cities), [{"city": city} for city in cities])
+
+
+def _ask_date(session: Session, office: offices.Office, now: datetime) -> str:
+    days = bookings.availability_for([(office, d) for d in slots.window_days(now, rules())], now=now, rules=rules())
+    return _ask(session, DATE, say.ask_date(office, days), [{"date": d.date.isoformat()} for d in days if d.open])
+
+
+def _ask_slot(session: Session, office: offices.Office, day: slots.DayAvailability, now: datetime) -> str:
+    half = session.data.get("half", "")
+    times = [s.time for s in day.slots if s.time in slots.times_in_half_day(office, half)]
+    if not times:  # nothing left that half-day: show the whole day
+        half, times = "", [s.time for s in day.slots]
+    question = say.ask_slot(office, day, half, times)
+    if day.peak:
+        question = say.peak_warning(day.date, day.peak, slots.quieter_days(day.date, now, rules())) + "\n" + question
+    return _ask(session, SLOT, question, [{"time": t} for t in times])
+
+
+# ---- reading answers ----------------------------------------------------------------------------
+
+
+def absorb(text: str, session: Session, now: datetime) -> bool:
+    """Keep the office, date, half-day and time the text names; True if it named any."""
+    data, found = session.data, False
+    named = offices.current().find(text)
+    current = _office(session)
+    if len(named) == 1 or (named and not (current and current.city == named[0].city)):
+        found = True
+        for forgotten in ("office_id", "city", "nearby"):
+            data.pop(forgotten, None)
+        if len(named) == 1:
+            data["office_id"] = named[0].id
+        else:
+            data["city"] = named[0].city
+    when = dates.parse_when(text, now)
+    if when.date:
+        data["date"], found = when.date.isoformat(), True
+        data.pop("time", None)
+    if when.half:
+        if data.get("time") and slots.half_day(data["time"]) != when.half:
+            data.pop("time")
+        data["half"], found = when.half, True
+    if when.time:
+        data["time"], found = when.time, True
+    return found
+
+
+def _go_back(text: str, session: Session, now: datetime) -> str | None:
+    """改日期 / 改时间 / 改登记处 / 改申请人: forget those answers, keep the rest, ask again."""
+    data = session.data
+    for words, forgotten in _BACK.items():
+        if text in words and data.get("goal") in (BOOK, WAITLIST, RESCHEDULE):
+            for name in forgotten:
+                data.pop(name, None)
+            if data["goal"] == WAITLIST and "time" in forgotten:
+                data["goal"] = BOOK
+            return ask_next(session, now)
+    return None
+
+
+def _pick(text: str, session: Session) -> dict | None:
+    choices = session.data.get("choices") or []
+    if text.isascii() and text.isdigit() and 1 <= int(text) <= len(choices):
+        return dict(choices[int(text) - 1])
+    return None
+
+
+def _is_question(text: str) -> bool:
+    return any(word in text for word in _QUESTION)
+
+
+def _failed(session: Session, field: str, problem: str, now: datetime) -> str:
+    tried_out = _count_try(session, field)
+    return "\n".join([f"{problem}。", *([say.TRY_LATER] if tried_out else []), ask_next(session, now)])
+
+
+def _count_try(session: Session, field: str) -> bool:
+    """Count a failed attempt; True on the third, when the reply offers to stop or come back later."""
+    tries = session.data.setdefault("tries", {})
+    tries[field] = tries.get(field, 0) + 1
+    if tries[field] < MAX_TRIES:
+        return False
+    tries[field] = 0
+    return True
+
+
+# ---- the applicants, kept encrypted in the session ----------------------------------------------
+
+
+@cache
+def _fernet() -> Fernet:
+    # Derived from the same secret as the engine's ID hashes, but a different key for a different use.
+    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(b"booking-session:" + bookings.pii_key()).digest()))
+
+
+def _people(session: Session) -> list[dict]:
+    sealed = session.data.get("people")
+    if not sealed:
+        return []
+    try:
+        return json.loads(_fernet().decrypt(sealed.encode()))
+    except InvalidToken:  # PII_KEY changed since: ask again rather than fail
+        return []
+
+
+def _keep_people(session: Session, people: list[dict]) -> None:
+    session.data["people"] = _fernet().encrypt(json.dumps(people, ensure_ascii=False).encode()).decode()
+
+
+def _update_person(session: Session, who: int, **fields: str) -> None:
+    people = _people(session)
+    while len(people) <= who:
+        people.append({})
+    people[who].update(fields)
+    _keep_people(session, people)
+    session.data.get("tries", {}).pop(f"{'name' if 'name' in fields else 'id'}{who}", None)
+
+
+def _office(session: Session) -> offices.Office | None:
+    office_id = session.data.get("office_id")
+    return offices.current().get(office_id) if office_id else None
+
+
+def _cutoff_cn() -> str:
+    minutes = rules().cancel_cutoff_minutes
+    return f"{minutes // 60}小时" if minutes % 60 == 0 else f"{minutes}分钟"
+
+
+@cache
+def rules() -> BookingRules:
+    """The environment's booking rules, read once per process, the same values the API reads."""
+    return BookingRules.from_env()
