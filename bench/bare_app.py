@@ -1,4 +1,5 @@
-"""The ceiling: a bare Flask app that answers WeChat with `success` and does nothing else."""
+"""The ceiling: a bare Flask app that answers `success` and does nothing else, on the webhook's path and
+the booking API's, so the benchmarks can drive it with the very requests they send Tongzhou."""
 
 from flask import Flask
 
@@ -6,5 +7,6 @@ app = Flask(__name__)
 
 
 @app.post("/wechat")
-def wechat():
+@app.post("/api/v1/bookings")
+def success():
     return "success"

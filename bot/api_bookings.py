@@ -11,9 +11,8 @@ from datetime import date, datetime
 
 from flask import Blueprint, current_app, jsonify, request
 
-from bot import bookings, ratelimit
+from bot import bookings, ratelimit, slots
 from bot.auth import is_staff, staff_required
-from bot.slots import BookingRules
 from knowledge import offices as office_data
 
 blueprint = Blueprint("api_bookings", __name__, url_prefix="/api/v1")
@@ -21,7 +20,6 @@ blueprint = Blueprint("api_bookings", __name__, url_prefix="/api/v1")
 # Public (web) writes per client address; staff with a token are not limited.
 WEB_LIMIT = 10
 WEB_WINDOW_SECONDS = 60
-_PHONE = re.compile(r"\+?[\d\- ]{5,20}")
 _TIME = re.compile(r"\d{2}:\d{2}")
 
 # Engine refusals that are conflicts with the booking's state rather than bad input.
@@ -48,7 +46,7 @@ def availability(office_id: str):
     day = _date(request.args.get("date", ""))
     if day is None:
         return _error(400, "bad_request", "date 应为 YYYY-MM-DD 格式的日期")
-    day_open = bookings.availability(office, day, now=_now(), rules=_rules())
+    day_open = bookings.availability(office, day, now=_now(), rules=slots.current_rules())
     body = {
         "date": day.isoformat(),
         "open": day_open.open,
@@ -84,7 +82,7 @@ def create_booking():
     if not isinstance(hhmm, str) or not _TIME.fullmatch(hhmm):
         fields["time"] = "时间应为 HH:MM 格式，如 09:00"
     phone = body.get("phone") or ""
-    if phone and not (isinstance(phone, str) and _PHONE.fullmatch(phone)):
+    if phone and not (isinstance(phone, str) and bookings.is_phone_number(phone)):
         fields["phone"] = "电话号码格式不对"
     people = body.get("applicants")
     if not isinstance(people, list) or len(people) != 2 or not all(isinstance(p, dict) for p in people):
@@ -102,7 +100,7 @@ def create_booking():
         channel=channel,
         phone=phone,
         idempotency_key=f"api:{key}" if key else "",
-        rules=_rules(),
+        rules=slots.current_rules(),
     )
     if outcome.kind == bookings.CONFIRMED:
         b = outcome.booking
@@ -130,7 +128,7 @@ def cancel_booking(code: str):
     staff = is_staff()
     if not staff and not _within_web_limit():
         return _error(429, "rate_limited", "请求过于频繁，请稍后再试")
-    outcome = bookings.cancel(code, now=_now(), by_staff=staff, rules=_rules())
+    outcome = bookings.cancel(code, now=_now(), by_staff=staff, rules=slots.current_rules())
     if outcome.kind == bookings.CANCELLED:
         return jsonify(code=outcome.booking.code, status=outcome.booking.status)
     return _refusal(outcome)
@@ -145,7 +143,7 @@ def check_in(code: str):
     office_id = body.get("office_id")
     if not isinstance(office_id, str) or office_data.current().get(office_id) is None:
         return _invalid({"office_id": "没有这个登记处"})
-    outcome = bookings.check_in(code, office_id, now=_now(), rules=_rules())
+    outcome = bookings.check_in(code, office_id, now=_now(), rules=slots.current_rules())
     if outcome.kind == bookings.CHECKED_IN:
         return jsonify(code=outcome.booking.code, status=outcome.booking.status, message=outcome.message)
     return _refusal(outcome)
@@ -221,14 +219,6 @@ def _date(raw) -> date | None:
 
 def _now() -> datetime:
     return datetime.now(current_app.config["TONGZHOU"].tz)
-
-
-def _rules() -> BookingRules:
-    """The booking rules of this app: `app.config["BOOKING_RULES"]` if set, else the environment's."""
-    rules = current_app.config.get("BOOKING_RULES")
-    if rules is None:
-        rules = current_app.config["BOOKING_RULES"] = BookingRules.from_env()
-    return rules
 
 
 def _error(status: int, error: str, message: str):

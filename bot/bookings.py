@@ -10,9 +10,11 @@ Every function takes `now` (an aware datetime in the service's zone) so results 
 on when they run. Results are `Outcome`s; the chat and the API each put them in their own words.
 """
 
+import hmac
 import json
 import logging
 import os
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -72,6 +74,9 @@ WECHAT = "wechat"
 WEB = "web"
 PHONE = "phone"
 CHANNELS = (WECHAT, WEB, PHONE)
+
+# A caller's phone number as staff or a web form may type it: digits, spaces, dashes, an optional +.
+PHONE_NUMBER = re.compile(r"\+?[\d\- ]{5,20}")
 
 # Key templates (%s parts: code, office id, ISO date, ID hash, openid). Lua gets the same table.
 KEYS = {
@@ -253,7 +258,7 @@ def book(
     `idempotency_key` (the API's Idempotency-Key, the chat's MsgId; scope it by channel) makes a
     retried request return the first booking. `registry` supplies same-city alternatives.
     """
-    rules = rules or BookingRules()
+    rules = rules or slots.current_rules()
     refusal = _slot_refusal(office, day, hhmm, now, rules)
     if refusal:
         return refusal
@@ -303,7 +308,7 @@ def cancel(code: str, *, now: datetime, openid: str = "", by_staff: bool = False
 
     `openid` set: only that user's booking is found. Citizens cannot cancel within the cutoff; staff can.
     """
-    rules = rules or BookingRules()
+    rules = rules or slots.current_rules()
     cutoff = -1 if by_staff else rules.cancel_cutoff_minutes * 60
     detail = "staff" if by_staff else "citizen"
     result = _run(
@@ -330,7 +335,7 @@ def reschedule(
 ) -> Outcome:
     """Move a booking to another slot, keeping its code. The new place is taken before the old is freed;
     if the new slot is full or closed nothing changes."""
-    rules = rules or BookingRules()
+    rules = rules or slots.current_rules()
     refusal = _slot_refusal(office, day, hhmm, now, rules)
     if refusal:
         return refusal
@@ -363,7 +368,7 @@ def reschedule(
 
 def check_in(code: str, office_id: str, *, now: datetime, rules: BookingRules | None = None) -> Outcome:
     """Check the couple in at `office_id` (QR scene or staff entering the code): today's booking only."""
-    rules = rules or BookingRules()
+    rules = rules or slots.current_rules()
     result = _run(
         "checkin",
         _code(code),
@@ -411,7 +416,7 @@ def close(
     """Staff close one office (or, office None, the whole province) on `day`: one atomic script writes
     the closure, cancels every confirmed booking (status cancelled_by_office, kept in history), drops
     the waitlist, and queues a notice with rebooking options. Returns (bookings cancelled, waiting dropped)."""
-    rules = rules or BookingRules()
+    rules = rules or slots.current_rules()
     options = _rebooking_options(day, now, rules)
     templates = (
         NOTICE_TEMPLATES["cancelled_by_office"].replace("{options}", options),
@@ -436,7 +441,7 @@ def join_waitlist(
     rules: BookingRules | None = None,
 ) -> Outcome:
     """Queue a couple for any slot (or the 上午/下午 `half`) of `office` on `day`; a freed place books them."""
-    rules = rules or BookingRules()
+    rules = rules or slots.current_rules()
     refusal = _day_refusal(office, day, now, rules)
     if refusal:
         return refusal
@@ -474,9 +479,9 @@ def join_waitlist(
 def mark_no_shows(now: datetime, rules: BookingRules | None = None) -> tuple[int, int]:
     """Confirmed bookings whose slot start + grace has passed become no-shows; a person reaching the
     limit within the lookback is suspended from chat and web booking. Returns (marked, suspensions)."""
-    rules = rules or BookingRules()
+    rules = rules or slots.current_rules()
     marked, suspended = _run(
-        "no_show",
+        "no_shows",
         _ts(now),
         rules.no_show_grace_minutes * 60,
         rules.no_show_limit,
@@ -487,9 +492,36 @@ def mark_no_shows(now: datetime, rules: BookingRules | None = None) -> tuple[int
     return int(marked), int(suspended)
 
 
+def mark_no_show(code: str, *, now: datetime, by_staff: bool = True, rules: BookingRules | None = None) -> Outcome:
+    """One confirmed booking becomes a no-show, counted towards suspension exactly like mark_no_shows.
+
+    Staff at the desk may mark it as soon as the slot has started; otherwise (by_staff False) only
+    once the check-in grace has passed, as the scheduler would.
+    """
+    rules = rules or slots.current_rules()
+    result = _run(
+        "no_show",
+        _code(code),
+        _ts(now),
+        0 if by_staff else rules.no_show_grace_minutes * 60,
+        "staff" if by_staff else "",
+        rules.no_show_limit,
+        rules.no_show_lookback_days * 86400,
+        rules.suspension_days * 86400,
+    )
+    kind, rest = result[0], result[1:]
+    if kind == NO_SHOW:
+        suspended = int(rest[0])
+        note = f"，{suspended}位申请人因多次未到场暂停微信和网上预约{rules.suspension_days}天" if suspended else ""
+        return Outcome(NO_SHOW, _snapshot(rest[1]), message=f"已记为未到场{note}")
+    if kind == TOO_EARLY:
+        return Outcome(kind, message=f"预约时段还没开始，{_hm(rest[0], now)} 以后才能记为未到场")
+    return _refused(kind, rest, now, rules)
+
+
 def anonymise_expired(now: datetime, rules: BookingRules | None = None) -> int:
     """Remove names, masked numbers, hashes and phone from bookings older than the retention period."""
-    rules = rules or BookingRules()
+    rules = rules or slots.current_rules()
     before = now - timedelta(days=rules.pii_retention_days)
     return int(_run("anonymise", _ts(before), BATCH, _ts(now)))
 
@@ -513,10 +545,36 @@ def active_for_id(id_number: str) -> Booking | None:
     return get(code) if code else None
 
 
+def matches_id(code: str, id_number: str) -> Booking | None:
+    """The booking with this code if `id_number` is one of its applicants', whatever its status.
+
+    Compares keyed hashes (the number itself is never stored); an anonymised booking matches nobody.
+    """
+    booking_key = _key("booking", _code(code))
+    stored = store.client().hmget(booking_key, "hash1", "hash2")
+    typed = idcard.keyed_hash(id_number, pii_key())
+    if not any(h and hmac.compare_digest(h, typed) for h in stored):
+        return None
+    return get(code)
+
+
 def on_day(office_id: str, day: date) -> list[Booking]:
     """Every booking of an office on a day, whatever its status, by slot time (staff day view)."""
     codes = store.client().smembers(_key("office_day", office_id, day.isoformat()))
     return sorted((b for b in map(get, codes) if b), key=lambda b: (b.time, b.code))
+
+
+def statuses_on(day: date) -> list[tuple[str, str]]:
+    """(office id, status) of every booking listed on `day` across the province, in two round trips."""
+    codes = store.client().smembers(_key("day", day.isoformat()))
+    pipe = store.client().pipeline(transaction=False)
+    for code in codes:
+        pipe.hmget(_key("booking", code), "office_id", "status")
+    return [(office_id, status) for office_id, status in pipe.execute() if office_id]
+
+
+def is_phone_number(text: str) -> bool:
+    return bool(PHONE_NUMBER.fullmatch(text))
 
 
 def suspended_until(id_number: str, now: datetime) -> datetime | None:
@@ -533,7 +591,7 @@ def availability_for(
     pairs: Sequence[tuple[Office, date]], *, now: datetime, rules: BookingRules | None = None
 ) -> list[slots.DayAvailability]:
     """Availability of many (office, day) pairs in one round trip: closures, peaks and counts together."""
-    rules = rules or BookingRules()
+    rules = rules or slots.current_rules()
     pipe = store.client().pipeline(transaction=False)
     for office, day in pairs:
         pipe.hgetall(closures.closure_key(day))
@@ -573,7 +631,7 @@ def alternatives(
     fortnight), so the common answer costs one small round trip; any slot that day is nearer than
     any slot on another day, so widening afterwards keeps the order.
     """
-    rules = rules or BookingRules()
+    rules = rules or slots.current_rules()
     registry = registry or office_data.current()
     wanted = slots.slot_start(day, hhmm, now)
     neighbours = [o for o in registry.in_city(office.city) if o.id != office.id]
@@ -629,7 +687,7 @@ def _refused(kind: str, rest: list, now: datetime, rules: BookingRules | None = 
     if kind == SUSPENDED:
         until = datetime.fromtimestamp(float(rest[1]), now.tzinfo)
         who = applicants.ORDINALS[int(rest[0]) - 1]
-        limit = (rules or BookingRules()).no_show_limit
+        limit = (rules or slots.current_rules()).no_show_limit
         return Outcome(
             SUSPENDED,
             message=f"{who}申请人近期有{limit}次预约未到场，{_cn(until.date())}前暂不能在微信或网上预约，可致电登记处预约",
@@ -645,7 +703,7 @@ def _refused(kind: str, rest: list, now: datetime, rules: BookingRules | None = 
     if kind == NOT_ACTIVE:
         return Outcome(NOT_ACTIVE, message=f"这个预约的状态是“{STATUS_NAMES.get(rest[0], rest[0])}”，不能再更改")
     if kind == TOO_LATE:
-        cutoff = (rules or BookingRules()).cancel_cutoff_minutes
+        cutoff = (rules or slots.current_rules()).cancel_cutoff_minutes
         return Outcome(TOO_LATE, message=f"预约开始前{_minutes_cn(cutoff)}内不能在线取消或改约，请直接联系登记处")
     raise ValueError(f"unexpected script result {kind!r}")
 

@@ -9,9 +9,12 @@ Lines starting with "/" are WeChat actions: /click KEY, /scan SCENE, /location L
 
 import argparse
 import sys
+from datetime import date, datetime
 
 from app import create_app
 from bot import simulate
+from knowledge import offices
+from scheduler import summaries
 
 
 def _xml_for(line: str, openid: str) -> str | None:
@@ -27,6 +30,20 @@ def _xml_for(line: str, openid: str) -> str | None:
     if command == "subscribe":
         return simulate.event(openid, "subscribe")
     return None
+
+
+def summary_text(day: date) -> str:
+    """The day's stored per-office summary as lines for the terminal."""
+    stored = summaries.read(day)
+    if not stored:
+        return f"{day.isoformat()}：调度程序还没有生成这一天的汇总（它每天 {summaries.DAILY_AT:%H:%M} 生成）。"
+    registry = offices.current()
+    lines = [f"{day.isoformat()} 每日汇总"]
+    for office_id, counts in sorted(stored.items()):
+        office = registry.get(office_id)
+        figures = "，".join(f"{title}{counts.get(name, 0)}" for name, title in summaries.FIELDS.items())
+        lines.append(f"{office.name if office else office_id}：{figures}")
+    return "\n".join(lines)
 
 
 def _lines():
@@ -54,6 +71,9 @@ def main(argv=None) -> int:
             continue
         if line in ("/quit", "/exit"):
             break
+        if line == "/summary":
+            print(summary_text(datetime.now(config.tz).date()) + "\n")
+            continue
         xml = _xml_for(line, args.openid)
         if xml is None:
             print(__doc__.split("\n\n", 2)[2].strip())

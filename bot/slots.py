@@ -1,8 +1,9 @@
 """The booking rules: which days and times can be booked, with what capacity, and why not.
 
-This is the one place those rules live. Everything here is a pure function of its arguments
-(the office, the day, `now`, the rules and what staff stored), so the chat, the API and the
-engine agree, and tests can pass any `now`. The engine (bot/bookings.py) adds the counts
+This is the one place those rules live. Apart from current_rules() (the environment's rules,
+read once per process), everything here is a pure function of its arguments (the office, the
+day, `now`, the rules and what staff stored), so the chat, the API and the engine agree, and
+tests can pass any `now`. The engine (bot/bookings.py) adds the counts
 from Redis; staff closures and peak overrides are read through bot/closures.py.
 """
 
@@ -94,6 +95,12 @@ class BookingRules:
             raise ConfigError("BOOKING_WINDOW_DAYS must be at least BOOKING_WINDOW_FIRST_DAY")
         if self.no_show_limit == 0:
             raise ConfigError("BOOKING_NO_SHOW_LIMIT must be at least 1")
+
+
+@cache
+def current_rules() -> BookingRules:
+    """This process's booking rules: the environment's, read once. The chat, the API and the pages all ask here."""
+    return BookingRules.from_env()
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,13 @@ log = logging.getLogger(__name__)
 _client = None
 
 # Errors that mean "the store is unavailable right now", as opposed to a bug in our own code.
-UNAVAILABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, redis.exceptions.BusyLoadingError)
+UNAVAILABLE = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    redis.exceptions.BusyLoadingError,
+    redis.exceptions.OutOfMemoryError,  # full under maxmemory-policy noeviction: refuses writes
+    redis.exceptions.ReadOnlyError,  # a replica after a failover
+)
 
 
 def connect(url: str):
@@ -45,7 +51,8 @@ def client():
 
 
 def reachable() -> bool:
+    """True when Redis answers and accepts writes (a full or read-only Redis can't serve a chat)."""
     try:
-        return bool(client().ping())
+        return bool(client().set("healthz:probe", "1", ex=10))
     except redis.exceptions.RedisError:
         return False

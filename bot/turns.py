@@ -19,7 +19,11 @@ from bot import sessions, store
 from bot.messages import Session
 
 DEDUPE_TTL_SECONDS = 300
-LOCK_LEASE_MS = 10_000  # longer than any handler takes; frees the lock if a worker dies holding it
+# Handlers take milliseconds; a turn still running after 3 s has failed on Redis's 0.8 s timeouts.
+# The lease is short because a lock can outlive its turn: a Redis frozen mid-call runs the BEGIN
+# script the client gave up on when it wakes, and that user's next message (waiting up to
+# WAIT_SECONDS) must still get through.
+LOCK_LEASE_MS = 3_000
 WAIT_SECONDS = 4.0  # WeChat gives up after 5 s, so waiting longer helps nobody
 # A window opens with a user's first message and lasts a minute. The limit is far above a person
 # typing; it stops a script flooding one account's session.

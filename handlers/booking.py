@@ -8,7 +8,7 @@ staff print one per office.
 
 from datetime import datetime
 
-from bot import bookings, slots
+from bot import bookings, settings, slots
 from bot.messages import TEXT, Inbound, Session
 from bot.replies import Text
 from handlers import booking_steps as steps
@@ -56,7 +56,8 @@ def reschedule(message: Inbound, session: Session) -> Text:
 
 
 def ceremony(message: Inbound, session: Session) -> Text:
-    return Text(slots.ceremony_notice(steps.rules()) or say.CEREMONY_HELD)
+    # Staff may switch epidemic mode off in the console at any time: read the switch, not just the environment.
+    return Text(slots.ceremony_notice(settings.in_force(slots.current_rules())) or say.CEREMONY_HELD)
 
 
 def nearby(message: Inbound, session: Session) -> Text:
@@ -86,7 +87,7 @@ def scan(message: Inbound, session: Session) -> Text | None:
         return Text(say.NO_CHECKIN_BOOKING)
     # Today's booking here first, then today's anywhere (so the engine can say "wrong office"), then the next.
     booking = min(active, key=lambda b: (b.date != now.date(), b.office_id != office.id, b.starts_at))
-    outcome = bookings.check_in(booking.code, office.id, now=now, rules=steps.rules())
+    outcome = bookings.check_in(booking.code, office.id, now=now, rules=slots.current_rules())
     if outcome.kind == bookings.CHECKED_IN:
         return Text(say.checked_in(outcome.booking, outcome.message))
     return Text(f"{outcome.message}。")

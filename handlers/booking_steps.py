@@ -31,7 +31,7 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from bot import applicants, bookings, dates, idcard, slots
 from bot.messages import Inbound, Session
-from bot.slots import BookingRules
+from bot.slots import current_rules
 from handlers import booking_text as say
 from handlers import handbook
 from knowledge import offices
@@ -195,7 +195,7 @@ def _submit_booking(message: Inbound, session: Session, now: datetime) -> str:
         channel=bookings.WECHAT,
         openid=message.openid,
         idempotency_key=f"wechat:{data['draft']}",
-        rules=rules(),
+        rules=current_rules(),
     )
     if outcome.kind == bookings.CONFIRMED:
         session.leave()
@@ -212,7 +212,7 @@ def _submit_waitlist(message: Inbound, session: Session, now: datetime) -> str:
         now=now,
         half=data.get("half", ""),
         openid=message.openid,
-        rules=rules(),
+        rules=current_rules(),
     )
     if outcome.kind in (bookings.WAITING, bookings.ALREADY_WAITING):
         session.leave()
@@ -229,7 +229,7 @@ def _submit_reschedule(message: Inbound, session: Session, now: datetime) -> str
         data["time"],
         now=now,
         openid=message.openid,
-        rules=rules(),
+        rules=current_rules(),
     )
     if outcome.kind == bookings.RESCHEDULED:
         session.leave()
@@ -238,7 +238,7 @@ def _submit_reschedule(message: Inbound, session: Session, now: datetime) -> str
 
 
 def _submit_cancel(message: Inbound, session: Session, now: datetime) -> str:
-    outcome = bookings.cancel(session.data["code"], now=now, openid=message.openid, rules=rules())
+    outcome = bookings.cancel(session.data["code"], now=now, openid=message.openid, rules=current_rules())
     session.leave()
     if outcome.kind == bookings.CANCELLED:
         return say.cancelled(outcome.booking)
@@ -306,7 +306,7 @@ def ask_next(session: Session, now: datetime) -> str:
         return _ask_office(session)
     if not data.get("date"):
         return _ask_date(session, office, now)
-    day = bookings.availability(office, date.fromisoformat(data["date"]), now=now, rules=rules())
+    day = bookings.availability(office, date.fromisoformat(data["date"]), now=now, rules=current_rules())
     if not day.open:
         data.pop("date")
         data.pop("time", None)
@@ -316,10 +316,10 @@ def ask_next(session: Session, now: datetime) -> str:
             return _ask_slot(session, office, day, now)
         slot = day.slot(data["time"])
         if slot is None:
-            reason = slots.slot_reason(office, day.date, data.pop("time"), now, rules()) or "这个时段不能预约"
+            reason = slots.slot_reason(office, day.date, data.pop("time"), now, current_rules()) or "这个时段不能预约"
             return f"{reason}。\n" + _ask_slot(session, office, day, now)
         if not slot.remaining:
-            alternatives = bookings.alternatives(office, day.date, slot.time, now=now, rules=rules())
+            alternatives = bookings.alternatives(office, day.date, slot.time, now=now, rules=current_rules())
             return _offer_alternatives(session, day.date, data.pop("time"), alternatives)
     if data["goal"] == RESCHEDULE:
         return _ask(
@@ -359,7 +359,9 @@ def _ask_office(session: Session) -> str:
 
 
 def _ask_date(session: Session, office: offices.Office, now: datetime) -> str:
-    days = bookings.availability_for([(office, d) for d in slots.window_days(now, rules())], now=now, rules=rules())
+    days = bookings.availability_for(
+        [(office, d) for d in slots.window_days(now, current_rules())], now=now, rules=current_rules()
+    )
     return _ask(session, DATE, say.ask_date(office, days), [{"date": d.date.isoformat()} for d in days if d.open])
 
 
@@ -370,7 +372,9 @@ def _ask_slot(session: Session, office: offices.Office, day: slots.DayAvailabili
         half, times = "", [s.time for s in day.slots]
     question = say.ask_slot(office, day, half, times)
     if day.peak:
-        question = say.peak_warning(day.date, day.peak, slots.quieter_days(day.date, now, rules())) + "\n" + question
+        question = (
+            say.peak_warning(day.date, day.peak, slots.quieter_days(day.date, now, current_rules())) + "\n" + question
+        )
     return _ask(session, SLOT, question, [{"time": t} for t in times])
 
 
@@ -480,11 +484,5 @@ def _office(session: Session) -> offices.Office | None:
 
 
 def _cutoff_cn() -> str:
-    minutes = rules().cancel_cutoff_minutes
+    minutes = current_rules().cancel_cutoff_minutes
     return f"{minutes // 60}小时" if minutes % 60 == 0 else f"{minutes}分钟"
-
-
-@cache
-def rules() -> BookingRules:
-    """The environment's booking rules, read once per process, the same values the API reads."""
-    return BookingRules.from_env()

@@ -7,7 +7,7 @@ or inside the dev server with start_in_process().
 
 import logging
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -21,9 +21,10 @@ log = logging.getLogger(__name__)
 DEFAULT_TICK_SECONDS = 5.0
 
 
-def tick() -> None:
+def tick(zone: tzinfo) -> None:
+    """Run what is due. `now` is in the service's zone (TZ_NAME), so daily jobs keep its hours and dates."""
     try:
-        worker.run_due(datetime.now(UTC))
+        worker.run_due(datetime.now(zone))
     except store.UNAVAILABLE as exc:
         log.warning("scheduler tick skipped: Redis unavailable (%s)", exc)
 
@@ -45,11 +46,12 @@ def prepare(config: Config) -> None:
     outbound.init(wechat_api.make_client(config), outbound.templates_from_env())
 
 
-def build(scheduler_class, seconds: float):
+def build(scheduler_class, seconds: float, zone: tzinfo):
     clock = scheduler_class(timezone=UTC)
     clock.add_job(
         tick,
         "interval",
+        args=(zone,),
         seconds=seconds,
         id="tick",
         next_run_time=datetime.now(UTC),
@@ -67,7 +69,7 @@ def build(scheduler_class, seconds: float):
 def start_in_process(config: Config) -> BackgroundScheduler:
     """The scheduler as a thread of the dev server, so `make run` shows reminders; call .shutdown() to stop."""
     prepare(config)
-    clock = build(BackgroundScheduler, tick_seconds())
+    clock = build(BackgroundScheduler, tick_seconds(), config.tz)
     clock.start()
     log.info("scheduler running in-process")
     return clock
@@ -77,7 +79,7 @@ def run_forever(config: Config) -> None:
     """Tick until SIGINT/KeyboardInterrupt; the tick running then finishes before this returns."""
     prepare(config)
     seconds = tick_seconds()
-    clock = build(BlockingScheduler, seconds)
+    clock = build(BlockingScheduler, seconds, config.tz)
     log.info("scheduler started: ticking every %s s", seconds)
     try:
         clock.start()

@@ -2,24 +2,24 @@
 
 A job's `run` is `(payload, now) -> None`. Returning means done; raising means "try again": the
 item stays leased and comes back when its lease runs out, until worker.MAX_ATTEMPTS.
-A job with `every` is housekeeping: one item of it always exists, and each run schedules the next.
+A job with `every` or `daily_at` is housekeeping: one item of it always exists, and each run
+schedules the next (`every` after the run; `daily_at` at that time of the service's day, since
+the clock hands jobs `now` in the service's zone).
 
 Notices (waitlist promotions, closures) are queued by the booking engine's scripts as JSON pushed
 onto NOTICES_PENDING: {"key": "<code>:<kind>", "kind", "openid", "text", "code", "date", ...}.
 `key` is the idempotency key, so one notice per key ever reaches the user. Each tick adopts them
 into the queue, so a scheduler that dies holding one loses nothing.
 
-Still missing: the daily per-office summary for staff (bookings, check-ins, no-shows, tomorrow's
-load) that the console's /summary shows; it needs the console's storage format agreed first.
 Dialogue pages need no job: they live in the session, which expires on its own.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from bot import bookings, outbound
-from scheduler import reminders
+from scheduler import reminders, summaries
 
 NOTICE = "notice"
 NOTICES_PENDING = bookings.KEYS["notices"]
@@ -29,6 +29,18 @@ NOTICES_PENDING = bookings.KEYS["notices"]
 class Job:
     run: Callable[[dict, datetime], None]
     every: timedelta | None = None
+    daily_at: time | None = None
+
+    @property
+    def housekeeping(self) -> bool:
+        return bool(self.every or self.daily_at)
+
+    def next_run(self, now: datetime) -> datetime:
+        """When a housekeeping job that just ran at `now` runs again."""
+        if self.every:
+            return now + self.every
+        today = datetime.combine(now.date(), self.daily_at, tzinfo=now.tzinfo)
+        return today if today > now else today + timedelta(days=1)
 
 
 def send_notice(payload: dict, now: datetime) -> None:
@@ -51,4 +63,5 @@ JOBS = {
     reminders.REMINDER: Job(reminders.send_reminder),
     "no_shows": Job(mark_no_shows, every=timedelta(minutes=1)),
     "anonymise": Job(anonymise_expired, every=timedelta(hours=1)),
+    "summary": Job(summaries.write_daily, daily_at=summaries.DAILY_AT),
 }

@@ -18,7 +18,7 @@ HOUSEKEEPING_KEY = "every"
 def run_due(now: datetime) -> int:
     """Run up to BATCH items due by `now`; returns how many left the queue (done or given up)."""
     for kind, job in jobs.JOBS.items():
-        if job.every:
+        if job.housekeeping:
             queue.schedule_if_absent(kind, HOUSEKEEPING_KEY, now, {})
     queue.adopt_list(jobs.NOTICES_PENDING, jobs.NOTICE, now, BATCH)
     finished = 0
@@ -33,8 +33,8 @@ def run_due(now: datetime) -> int:
                 log.exception("job %s failed (attempt %s); retrying after its lease", item.id, item.attempts)
                 continue
             log.exception("job %s failed %s times; giving up", item.id, item.attempts)
-        if job and job.every:
-            queue.schedule(item.kind, item.key, now + job.every, item.payload)
+        if job and job.housekeeping:
+            queue.schedule(item.kind, item.key, job.next_run(now), item.payload)
         queue.complete(item)
         finished += 1
     return finished

@@ -115,7 +115,6 @@ class Attack:
     headers: tuple[tuple[str, str], ...] = ()
     remote_addr: str = "203.0.113.1"
     chat_reply: bool = False  # a 200 must carry a Chinese text reply
-    known_bug: str = ""  # set: the case fails today; tests/test_hostile.py runs it as a strict xfail
 
 
 def _query(config, timestamp: int | str, nonce: str = "8", **extra) -> str:
@@ -263,26 +262,16 @@ def _entity_attacks(config, now: int, rng: random.Random) -> list[Attack]:
     xml = _message(rng, now).replace("<![CDATA[你好]]>", "&a;" * 1_000)
     attacks.append(Attack("entity:quadratic-blowup", query, f'<!DOCTYPE xml [<!ENTITY a "{big}">]>{xml}'.encode()))
     # XInclude is not a DTD and nothing resolves it, but it makes <Content> an element, not text.
-    bug = "protocol.parse passes a <Content> that holds elements on as a dict: the handler crashes (apology)"
     for name, inner in (
         ("xinclude", '<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="file:///etc/passwd"/>'),
         ("content-with-element", "<b>1</b>"),
     ):
         xml = _message(rng, now).replace("<![CDATA[你好]]>", inner)
-        attacks.append(Attack(f"entity:{name}", query, xml.encode(), known_bug=bug))
+        attacks.append(Attack(f"entity:{name}", query, xml.encode()))
     # A citizen may type anything, even markup: inside CDATA it is text, not a DTD.
-    bug = "protocol._refuse_dtd looks for '<!DOCTYPE' anywhere, so a text message that mentions one is a 400"
     for i, text in enumerate(("<?xml version='1.0'?><!DOCTYPE x>", "<!ENTITY 是什么意思")):
-        attacks.append(
-            Attack(
-                f"entity:mentioned-in-text-{i}",
-                query,
-                _message(rng, now, text).encode(),
-                (200,),
-                chat_reply=True,
-                known_bug=bug,
-            )
-        )
+        xml = _message(rng, now, text).encode()
+        attacks.append(Attack(f"entity:mentioned-in-text-{i}", query, xml, expect=(200,), chat_reply=True))
     return attacks
 
 
@@ -318,13 +307,12 @@ def _odd_fields(config, now: int, rng: random.Random) -> list[Attack]:
         .replace("</Content>", "</Recognition>"),
     }
     attacks = [Attack(f"fields:{name}", query, xml.encode(), expect=(200,)) for name, xml in fine.items()]
-    bug = "protocol.parse converts fields outside its try: a non-number where wechatpy expects one is a 500"
-    broken = {
+    not_numbers = {
         "location-not-a-number": location.replace("<Location_X>28.19<", "<Location_X>abc<"),
         "create-time-not-a-number": _message(rng, now).replace(f"<CreateTime>{now}<", "<CreateTime>yesterday<"),
         "msgid-not-a-number": _message(rng, now).replace("<MsgId>", "<MsgId>x"),
     }
-    attacks += [Attack(f"fields:{name}", query, xml.encode(), known_bug=bug) for name, xml in broken.items()]
+    attacks += [Attack(f"fields:{name}", query, xml.encode()) for name, xml in not_numbers.items()]
     return attacks
 
 
@@ -454,9 +442,8 @@ def api_attacks(open_day: str) -> list[Attack]:
     }
     for name, body in malformed.items():
         post(f"api:malformed-{name}", "/api/v1/bookings", body, (400,))
-    bug = "request.get_json(silent=True) lets RecursionError through: deeply nested JSON is a 500"
     for depth in (20_000, 60_000):
-        post(f"api:deep-nesting-{depth}", "/api/v1/bookings", b"[" * depth, (400,), known_bug=bug)
+        post(f"api:deep-nesting-{depth}", "/api/v1/bookings", b"[" * depth, (400,))
     post("api:over-64kb", "/api/v1/bookings", b'{"x": "' + b"a" * 70_000 + b'"}', (413,))
 
     person = {"name": "刘强", "id_number": ID_NUMBERS[0]}

@@ -5,7 +5,6 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot import bookings
-from bot.slots import BookingRules
 from knowledge import offices
 from tests.test_applicants import make_id
 
@@ -31,7 +30,6 @@ def pages_app(make_app, clock: Clock, **config):
     config.setdefault("simulator_enabled", True)
     app = make_app(**config)
     app.config["PAGES_CLOCK"] = clock
-    app.config["BOOKING_RULES"] = BookingRules()
     return app
 
 

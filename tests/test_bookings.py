@@ -339,3 +339,76 @@ def test_scanning_a_day_early_says_when_the_booking_is(r):
     outcome = bookings.check_in_by_openid("o-1", "changsha-furong", now=at(MONDAY, "15:00"))
     assert outcome.kind == bookings.NOT_TODAY
     assert outcome.message == "这个预约是3月3日的，还没到，只能在预约当天签到"
+
+
+def test_staff_mark_a_couple_who_did_not_come_once_their_slot_has_started(r):
+    people = couple()
+    b = book(people, hhmm="09:00").booking
+    early = bookings.mark_no_show(b.code, now=at(TUESDAY, "08:59"))
+    assert early.kind == bookings.TOO_EARLY and early.message == "预约时段还没开始，09:00 以后才能记为未到场"
+
+    marked = bookings.mark_no_show(b.code.lower(), now=at(TUESDAY, "09:05"))
+
+    assert marked.kind == bookings.NO_SHOW and marked.message == "已记为未到场"
+    assert marked.booking.status == "no_show"
+    assert (marked.booking.history[-1].event, marked.booking.history[-1].detail) == ("no_show", "staff")
+    assert bookings.active_for_id(people[0]["id_number"]) is None  # free to book again
+    assert bookings.mark_no_show(b.code, now=at(TUESDAY, "09:06")).kind == bookings.NOT_ACTIVE
+    assert bookings.mark_no_shows(at(TUESDAY, "12:00")) == (0, 0)  # the scheduler does not count it twice
+    assert bookings.mark_no_show("ZZZZZZ", now=at(TUESDAY)).kind == bookings.NOT_FOUND
+
+
+def test_a_checked_in_couple_cannot_be_marked_no_show(r):
+    b = book(hhmm="09:00").booking
+    bookings.check_in(b.code, "changsha-furong", now=at(TUESDAY, "08:50"))
+    refused = bookings.mark_no_show(b.code, now=at(TUESDAY, "09:10"))
+    assert refused.kind == bookings.NOT_ACTIVE and "已签到" in refused.message
+
+
+def test_without_staff_a_single_no_show_waits_for_the_check_in_grace_like_the_scheduler(r):
+    b = book(hhmm="09:00").booking
+    assert bookings.mark_no_show(b.code, now=at(TUESDAY, "09:29"), by_staff=False).kind == bookings.TOO_EARLY
+    marked = bookings.mark_no_show(b.code, now=at(TUESDAY, "09:31"), by_staff=False)
+    assert marked.kind == bookings.NO_SHOW and marked.booking.history[-1].detail == ""
+
+
+def test_no_shows_marked_by_staff_count_towards_suspension_like_the_schedulers(r):
+    people = couple()
+    now = NOW
+    for n in range(3):
+        day = now.date() + timedelta(days=1)
+        while day.weekday() >= 5:
+            day += timedelta(days=1)
+        b = book(people, day=day, now=now).booking
+        now = at(day, "12:00")
+        if n == 1:
+            bookings.mark_no_shows(now)  # the scheduler found the second one
+        else:
+            last = bookings.mark_no_show(b.code, now=now)
+    assert last.message == "已记为未到场，2位申请人因多次未到场暂停微信和网上预约30天"
+    assert bookings.suspended_until(people[1]["id_number"], now) == now + timedelta(days=30)
+    assert book(people, day=date(2026, 3, 9), now=now, channel=bookings.WEB).kind == bookings.SUSPENDED
+
+
+def test_a_booking_is_found_by_its_code_and_either_applicants_id_number_even_once_cancelled(r):
+    people, stranger = couple(), couple()
+    b = book(people).booking
+    assert bookings.matches_id(b.code, people[0]["id_number"]).code == b.code
+    assert bookings.matches_id(b.code.lower(), people[1]["id_number"].lower()).code == b.code  # x or X
+    assert bookings.matches_id(b.code, stranger[0]["id_number"]) is None
+    assert bookings.matches_id("ZZZZZZ", people[0]["id_number"]) is None
+
+    bookings.cancel(b.code, now=NOW)
+
+    assert bookings.matches_id(b.code, people[0]["id_number"]).status == "cancelled"
+    bookings.anonymise_expired(at(TUESDAY) + timedelta(days=31))
+    assert bookings.matches_id(b.code, people[0]["id_number"]) is None  # nobody's any more
+
+
+def test_the_days_statuses_cover_every_office_and_leave_out_moved_bookings(r):
+    kept = book(office=FURONG).booking
+    moved = book(office=TIANXIN).booking
+    bookings.reschedule(moved.code, TIANXIN, WEDNESDAY, "09:00", now=NOW)
+    bookings.cancel(kept.code, now=NOW)
+    assert bookings.statuses_on(TUESDAY) == [("changsha-furong", "cancelled")]
+    assert bookings.statuses_on(WEDNESDAY) == [("changsha-tianxin", "confirmed")]

@@ -292,12 +292,6 @@ def test_while_redis_is_frozen_citizens_still_hear_system_busy_within_a_second(s
     assert not _busy(chat.say("口罩怎么戴"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/turns.py: a frozen Redis runs the timed-out BEGIN script when it wakes, so the citizen's session "
-    "stays locked for LOCK_LEASE_MS (10 s): their next message waits WAIT_SECONDS (4 s) and is told it is still "
-    "being processed",
-)
 def test_a_citizen_caught_in_a_redis_freeze_is_answered_normally_once_it_is_over(servers):
     server = servers()
     app = create_app(Config(redis_url=server.url))
@@ -350,11 +344,6 @@ def test_every_booking_confirmed_before_redis_is_killed_is_there_after_the_resta
     assert overbooked(client) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/store.py UNAVAILABLE lacks redis.exceptions.OutOfMemoryError: with maxmemory-policy noeviction a "
-    "full Redis refuses turns.begin's script and /wechat answers 500",
-)
 def test_when_redis_is_full_citizens_hear_system_busy_not_an_error(servers):
     server = servers("--maxmemory", "2mb", "--maxmemory-policy", "noeviction")
     app = create_app(Config(redis_url=server.url))

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import api_bookings, auth, dates, idcard, protocol, simulate, slots, turns
+from bot import api_bookings, auth, dates, idcard, pipeline, protocol, ratelimit, simulate, slots, turns
 from bot.config import Config
 from bot.slots import BookingRules
 from tests import hostile_corpus as corpus
@@ -32,7 +32,7 @@ TZ = ZoneInfo("Asia/Shanghai")
 FUZZ = settings(
     deadline=None,
     derandomize=True,
-    max_examples=60,
+    max_examples=200,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
@@ -93,6 +93,8 @@ def what_went_wrong(app, attack: corpus.Attack, response) -> list[str]:
         problems.append(f"status {response.status_code}, expected {attack.expect}")
     body = response.get_data(as_text=True)
     problems += leaks(body, config)
+    if response.is_json and response.status_code >= 400 and not _CJK.search(response.get_json()["message"]):
+        problems.append("the API's error message is not Chinese")
     if attack.chat_reply and response.status_code == 200:
         reply = simulate.readable(simulate.open_reply(config, body))
         problems += leaks(reply, config)
@@ -100,7 +102,7 @@ def what_went_wrong(app, attack: corpus.Attack, response) -> list[str]:
             problems.append(f"reply is not Chinese: {reply[:60]!r}")
         if len(reply.encode()) > 2048:
             problems.append(f"reply is {len(reply.encode())} bytes")
-        if "抱歉，系统刚才开了个小差" in reply:
+        if pipeline.APOLOGY in reply:
             problems.append("a handler crashed (apology)")
     return problems
 
@@ -123,10 +125,6 @@ def run(app, attacks, caplog) -> dict[str, list[str]]:
     return failures
 
 
-def working(attacks):
-    return [a for a in attacks if not a.known_bug]
-
-
 def test_the_corpus_has_at_least_500_hostile_requests():
     config = Config()
     total = (
@@ -139,38 +137,19 @@ def test_the_corpus_has_at_least_500_hostile_requests():
 
 
 def test_hostile_wechat_requests_in_plain_mode_get_the_right_4xx_or_a_clean_chinese_reply(plain_app, caplog):
-    attacks = working(corpus.wechat_attacks(plain_app.config["TONGZHOU"], int(time.time())))
+    attacks = corpus.wechat_attacks(plain_app.config["TONGZHOU"], int(time.time()))
     assert run(plain_app, attacks, caplog) == {}
 
 
 def test_hostile_wechat_requests_in_safe_mode_get_the_right_4xx_or_a_clean_chinese_reply(safe_app, caplog):
-    attacks = working(corpus.safe_mode_attacks(safe_app.config["TONGZHOU"], int(time.time())))
+    attacks = corpus.safe_mode_attacks(safe_app.config["TONGZHOU"], int(time.time()))
     assert run(safe_app, attacks, caplog) == {}
 
 
 def test_hostile_api_requests_get_the_right_4xx_in_chinese(plain_app, caplog, monkeypatch):
     monkeypatch.setattr(auth, "WRONG_TOKEN_DELAY_SECONDS", 0)  # the delay itself is tested below
-    attacks = working(corpus.api_attacks(open_day()))
+    attacks = corpus.api_attacks(open_day())
     assert run(plain_app, attacks, caplog) == {}
-    for attack in attacks[:5]:
-        answer = send(plain_app, attack).get_json()
-        assert _CJK.search(answer["message"])
-
-
-def _known_bugs():
-    config = Config(**SECRETS)
-    attacks = corpus.wechat_attacks(config, 0) + corpus.api_attacks("2026-05-18")
-    return [
-        pytest.param(a.name, marks=pytest.mark.xfail(strict=True, reason=a.known_bug)) for a in attacks if a.known_bug
-    ]
-
-
-@pytest.mark.parametrize("name", _known_bugs())
-def test_known_bug_is_answered_with_a_4xx(plain_app, caplog, name):
-    config = plain_app.config["TONGZHOU"]
-    every = corpus.wechat_attacks(config, int(time.time())) + corpus.api_attacks(open_day())
-    attack = next(a for a in every if a.name == name)
-    assert run(plain_app, [attack], caplog) == {}
 
 
 # --- replays, rate limits, staff tokens ----------------------------------------------------------
@@ -201,11 +180,18 @@ def test_someone_flooding_the_chat_is_asked_in_chinese_to_slow_down(plain_app):
     chat = Chat(plain_app, "o_flooder")
     replies = [chat.say(f"口罩第{i}问") for i in range(turns.MESSAGES_PER_MINUTE + 3)]
     assert not any("太频繁" in r for r in replies[: turns.MESSAGES_PER_MINUTE])
-    assert all("您发送消息太频繁了" in r for r in replies[turns.MESSAGES_PER_MINUTE :])
+    assert all(r == pipeline.TOO_FAST for r in replies[turns.MESSAGES_PER_MINUTE :])
     assert "太频繁" not in Chat(plain_app, "o_neighbour").say("帮助"), "another citizen is not slowed down"
 
 
-def test_a_script_hammering_web_booking_from_one_address_gets_429_in_chinese(plain_app):
+@pytest.fixture
+def one_window(monkeypatch):
+    """The web limit's clock stopped mid-window, so a burst can't straddle two windows."""
+    real_allow = ratelimit.allow
+    monkeypatch.setattr(ratelimit, "allow", lambda bucket, limit, window, now: real_allow(bucket, limit, window, 30.0))
+
+
+def test_a_script_hammering_web_booking_from_one_address_gets_429_in_chinese(plain_app, one_window):
     client = plain_app.test_client()
 
     def attempt(address):
@@ -241,7 +227,7 @@ def test_staff_endpoints_refuse_a_missing_token_at_once_and_a_wrong_one_slowly(p
     assert right.status_code != 401
 
 
-def test_a_forged_forwarded_for_header_does_not_escape_the_web_limit(make_app):
+def test_a_forged_forwarded_for_header_does_not_escape_the_web_limit(make_app, one_window):
     """Behind one proxy the limit counts the address nginx saw, not what the client wrote before it."""
     client = make_app(proxy_hops=1).test_client()
 
@@ -292,15 +278,16 @@ _message_fields = st.fixed_dictionaries(
         "Event": st.sampled_from(["subscribe", "unsubscribe", "CLICK", "SCAN", "VIEW", "LOCATION"]) | _xml_text,
         "EventKey": _xml_text,
         "Recognition": _xml_text,
+        "CreateTime": st.integers(0, 2**32).map(str) | _xml_text,
+        "MsgId": st.integers(0, 2**63).map(str) | _xml_text,
+        "Location_X": st.floats().map(str) | _xml_text,
+        "Location_Y": st.floats().map(str) | _xml_text,
     }
 )
 
 
-def _as_xml(fields: dict, created: int, msg_id: int) -> bytes:
-    parts = [f"<{name}><![CDATA[{value}]]></{name}>" for name, value in fields.items()]
-    return f"<xml>{''.join(parts)}<CreateTime>{created}</CreateTime><MsgId>{msg_id}</MsgId></xml>".encode(
-        "utf-8", "surrogatepass"
-    )
+def _as_xml(fields: dict) -> bytes:
+    return ("<xml>" + "".join(f"<{k}><![CDATA[{v}]]></{k}>" for k, v in fields.items()) + "</xml>").encode()
 
 
 def _read(body: bytes) -> None:
@@ -319,9 +306,9 @@ def test_the_parser_turns_any_bytes_into_a_message_or_a_4xx(body):
 
 
 @FUZZ
-@given(_message_fields, st.integers(0, 2**32), st.integers(0, 2**63))
-def test_the_parser_reads_any_well_formed_message_or_refuses_it_with_a_4xx(fields, created, msg_id):
-    _read(_as_xml(fields, created, msg_id))
+@given(_message_fields)
+def test_the_parser_reads_any_well_formed_message_or_refuses_it_with_a_4xx(fields):
+    _read(_as_xml(fields))
 
 
 _DATEISH = st.sampled_from(
@@ -408,7 +395,7 @@ _SAYINGS = st.sampled_from(
 _conversations = iter(range(10**9))
 
 
-@FUZZ
+@settings(FUZZ, max_examples=100)
 @given(st.lists(_SAYINGS | st.text(max_size=80), min_size=1, max_size=8))
 def test_any_conversation_gets_a_chinese_reply_to_every_message(plain_app, sayings):
     chat = Chat(plain_app, f"o_fuzz_{next(_conversations)}")
@@ -423,4 +410,4 @@ def test_any_conversation_gets_a_chinese_reply_to_every_message(plain_app, sayin
         assert _CJK.search(reply), reply
         assert len(reply.encode()) <= 2048
         assert leaks(reply, config) == []
-        assert "小差" not in reply, f"a handler crashed on {saying!r}"
+        assert pipeline.APOLOGY not in reply, f"a handler crashed on {saying!r}"

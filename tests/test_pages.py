@@ -3,13 +3,16 @@
 import csv
 import io
 import json
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
 from bot import bookings
 from bot.pages import staff
-from tests.pages_support import FURONG, Clock, book_couple, csrf_token, pages_app
+from handlers import booking_text
+from scheduler import summaries
+from tests.chat import Chat
+from tests.pages_support import FURONG, TZ, Clock, book_couple, csrf_token, pages_app
 from tests.test_applicants import make_id
 
 TUESDAY = date(2026, 11, 24)
@@ -162,3 +165,65 @@ def test_the_simulator_refuses_a_button_that_is_not_on_the_menu(client):
     token = csrf_token(client, "/simulator")
     response = client.post("/simulator/send", json={"kind": "click", "value": "drop"}, headers={"X-CSRF-Token": token})
     assert response.status_code == 400
+
+
+def test_staff_mark_a_couple_who_did_not_come_from_the_day_view(client, clock, r):
+    came, missed = book_couple(TUESDAY, "09:00", serial=21), book_couple(TUESDAY, "09:30", serial=22)
+    clock.at = datetime(2026, 11, 24, 9, 40, tzinfo=TZ)
+    log_in(client)
+    day_view = client.get(f"/admin?office={FURONG}&date=2026-11-24").get_data(as_text=True)
+    assert day_view.count(">未到场</button>") == 2
+    token = csrf_token(client, "/admin")
+
+    response = client.post(
+        "/admin/no-show", data={"code": missed.code, "office": FURONG, "date": "2026-11-24", "csrf_token": token}
+    )
+
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert f"{missed.code} 09:30 王*、赵*：已记为未到场" in page
+    assert bookings.get(missed.code).status == bookings.NO_SHOW
+    assert bookings.get(came.code).status == bookings.CONFIRMED
+    assert page.count(">未到场</button>") == 1
+
+
+def test_a_couple_cannot_be_marked_no_show_before_their_slot(client, r):
+    booking = book_couple(TUESDAY, "09:00")
+    log_in(client)
+    token = csrf_token(client, "/admin")
+    response = client.post(
+        "/admin/no-show", data={"code": booking.code, "office": FURONG, "date": "2026-11-24", "csrf_token": token}
+    )
+    assert "预约时段还没开始" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert bookings.get(booking.code).status == bookings.CONFIRMED
+
+
+def test_staff_read_the_schedulers_daily_summary(client, r):
+    book_couple(TUESDAY, "09:00")
+    summaries.write(date(2026, 11, 23))
+    log_in(client)
+    page = client.get("/admin/summaries?date=2026-11-23").get_data(as_text=True)
+    assert "长沙市芙蓉区婚姻登记处" in page and "明日预约" in page and "<td>1</td>" in page
+    empty = client.get("/admin/summaries?date=2026-11-22").get_data(as_text=True)
+    assert "调度程序还没有生成这一天的汇总" in empty
+
+
+def test_a_couple_looking_up_a_cancelled_booking_sees_it_was_cancelled(client, r):
+    booking = book_couple(TUESDAY, "09:00")
+    bookings.cancel(booking.code, now=datetime(2026, 11, 23, 9, 0, tzinfo=TZ))
+    token = csrf_token(client, "/book/manage")
+    form = {"code": booking.code.lower(), "id_number": make_id("19920202", "女", serial="20"), "csrf_token": token}
+
+    page = client.post("/book/manage", data=form).get_data(as_text=True)
+
+    assert booking.code in page and "已取消" in page
+    assert "取消这个预约" not in page
+
+
+def test_when_an_admin_switches_epidemic_mode_off_the_chat_stops_saying_ceremonies_are_suspended(app, client, r):
+    citizen = Chat(app, "o_ceremony")
+    assert "颁证仪式暂停" in citizen.say("颁证仪式还办吗")
+    log_in(client)
+
+    client.post("/admin/calendar/epidemic", data={"on": "0", "csrf_token": csrf_token(client, "/admin/calendar")})
+
+    assert citizen.say("颁证仪式还办吗") == booking_text.CEREMONY_HELD

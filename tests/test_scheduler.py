@@ -2,27 +2,34 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from bot import bookings, outbound, wechat_api
-from scheduler import jobs, queue, reminders, worker
+from bot import bookings, outbound, simulate, slots, wechat_api
+from bot.config import Config
+from bot.slots import BookingRules
+from scheduler import jobs, queue, reminders, summaries, worker
 from tests import test_bookings
+from tests.conftest import free_port
 from tests.fakewechat import CUSTOM_SEND, TEMPLATE_SEND, FakeWeChat
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 2, 10, 9, 0, tzinfo=UTC)
 FURONG = test_bookings.FURONG
 MONDAY_10AM = test_bookings.NOW
+TIANXIN = test_bookings.TIANXIN
 TUESDAY, WEDNESDAY, THURSDAY = test_bookings.TUESDAY, test_bookings.WEDNESDAY, test_bookings.THURSDAY
+at = test_bookings.at
 NOTICE_TEMPLATES = {"waitlist_promoted": {"template_id": "tpl-waitlist", "fields": {"first": "text"}}}
 
 
@@ -135,12 +142,12 @@ def test_pushed_notices_become_due_work_and_bad_ones_are_set_aside(r):
 # --- reminders ------------------------------------------------------------------------------
 
 
-def book(day=WEDNESDAY, hhmm="09:00", openid="o-alice", now=MONDAY_10AM):
+def book(day=WEDNESDAY, hhmm="09:00", openid="o-alice", now=MONDAY_10AM, office=FURONG):
     people = [
         {"name": "张伟", "id_number": test_bookings.id_number("19900101", "男")},
         {"name": "李娜", "id_number": test_bookings.id_number("19920202", "女")},
     ]
-    outcome = bookings.book(FURONG, day, hhmm, people, now=now, openid=openid, registry=test_bookings.CHANGSHA)
+    outcome = bookings.book(office, day, hhmm, people, now=now, openid=openid, registry=test_bookings.CHANGSHA)
     assert outcome.kind == bookings.CONFIRMED, outcome
     return outcome.booking
 
@@ -379,3 +386,172 @@ def test_a_scheduler_killed_mid_tick_loses_nothing(r, redis_url, wechat, tmp_pat
     assert len(counts) == 5  # every notice arrived
     assert sum(counts.values()) - 5 <= 1  # only the one on the wire at the kill may have gone twice
     assert [i for i in r.zrange(queue.DUE, 0, -1) + r.zrange(queue.LEASED, 0, -1) if i.startswith("notice:")] == []
+
+
+# --- the daily summary for staff ------------------------------------------------------------
+
+
+def a_busy_tuesday():
+    """At 芙蓉区 on Tuesday: one couple checked in, one never came, one cancelled, one still expected;
+    two couples booked for Wednesday. 天心区 has only one couple, on Wednesday."""
+    came, missed, cancelled, expected = (book(TUESDAY, hhmm) for hhmm in ("09:00", "09:30", "10:00", "16:30"))
+    bookings.cancel(cancelled.code, now=MONDAY_10AM)
+    book(WEDNESDAY, "09:00")
+    book(WEDNESDAY, "09:30")
+    book(WEDNESDAY, "09:00", office=TIANXIN)
+    bookings.check_in(came.code, FURONG.id, now=at(TUESDAY, "08:50"))
+    bookings.mark_no_show(missed.code, now=at(TUESDAY, "09:45"))
+    return expected
+
+
+def test_the_summary_counts_each_offices_day_and_tomorrows_load(r):
+    a_busy_tuesday()
+
+    stored = summaries.write(TUESDAY)
+
+    assert stored == {
+        FURONG.id: {"booked": 3, "checked_in": 1, "no_show": 1, "cancelled": 1, "tomorrow": 2},
+        TIANXIN.id: {"booked": 0, "checked_in": 0, "no_show": 0, "cancelled": 0, "tomorrow": 1},
+    }
+    assert summaries.read(TUESDAY) == stored
+    assert summaries.read(THURSDAY) == {}  # not written yet
+
+
+def test_writing_the_summary_again_recomputes_it(r):
+    expected = a_busy_tuesday()
+    summaries.write(TUESDAY)
+    bookings.mark_no_shows(at(TUESDAY, "17:01"))  # the 16:30 couple never came either
+
+    summaries.write(TUESDAY)
+    summaries.write(TUESDAY)
+
+    assert bookings.get(expected.code).status == bookings.NO_SHOW
+    assert summaries.read(TUESDAY)[FURONG.id] == {
+        "booked": 3, "checked_in": 1, "no_show": 2, "cancelled": 1, "tomorrow": 2,
+    }  # fmt: skip
+
+
+def test_the_scheduler_writes_the_summary_when_it_starts_and_every_evening(r):
+    a_busy_tuesday()
+
+    worker.run_due(at(TUESDAY, "15:00"))
+    assert summaries.read(TUESDAY)[FURONG.id]["no_show"] == 1
+    assert queue.scheduled("summary", worker.HOUSEKEEPING_KEY) == at(TUESDAY, "20:00")
+
+    worker.run_due(at(TUESDAY, "20:00"))  # the 16:30 couple never came: settled first, then counted
+    assert summaries.read(TUESDAY)[FURONG.id]["no_show"] == 2
+    assert queue.scheduled("summary", worker.HOUSEKEEPING_KEY) == at(WEDNESDAY, "20:00")
+
+
+def test_a_scheduler_down_all_evening_completes_the_missed_day_after_midnight(r):
+    a_busy_tuesday()
+    worker.run_due(at(TUESDAY, "15:00"))
+
+    worker.run_due(at(WEDNESDAY, "00:30"))
+
+    assert summaries.read(TUESDAY)[FURONG.id]["no_show"] == 2
+    assert summaries.read(WEDNESDAY)[FURONG.id]["booked"] == 2
+    assert queue.scheduled("summary", worker.HOUSEKEEPING_KEY) == at(WEDNESDAY, "20:00")
+
+
+def test_a_daily_job_runs_next_at_its_hour_of_the_services_day():
+    daily = jobs.Job(summaries.write_daily, daily_at=summaries.DAILY_AT)
+    assert daily.next_run(at(TUESDAY, "19:59")) == at(TUESDAY, "20:00")
+    assert daily.next_run(at(TUESDAY, "20:00")) == at(WEDNESDAY, "20:00")
+    assert jobs.Job(summaries.write_daily, every=timedelta(hours=1)).next_run(NOW) == NOW + timedelta(hours=1)
+
+
+# --- two app processes and two schedulers together --------------------------------------------
+
+COUPLES = 8
+CONFIRMATION = re.compile(r"确认码：([2-9A-Z]{6})")
+
+
+def app_process(env, port, log_path):
+    command = [sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}", "app:app"]
+    log = open(log_path, "w")  # noqa: SIM115 - closed with the process below
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log), log
+
+
+def answers(port) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def say(port, openid, text) -> str:
+    """One chat message, signed as WeChat signs it, posted to the app on `port`; the reply's text."""
+    config = Config()
+    query, body = simulate.signed(config, simulate.text(openid, text))
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/wechat?{query}", data=body, timeout=10) as response:
+        return simulate.readable(simulate.open_reply(config, response.read().decode()))
+
+
+def a_day_with_both_reminders_ahead(now):
+    """An ordinary open day at least two days off, so both the 24-hour and the 2-hour reminder are planned."""
+    window = slots.window_days(now, BookingRules())
+    return next(d for d in window if d >= now.date() + timedelta(days=2) and not slots.calendar_reason(d))
+
+
+def book_by_chat(ports, openid, day, hhmm, serial) -> str:
+    """A couple books through the chat, each message going to the other app process; returns the code."""
+    him = test_bookings.id_number("19900101", "男")
+    her = test_bookings.id_number("19920202", "女")
+    messages = [f"{day.month}月{day.day}日{hhmm}在芙蓉区登记结婚", "张伟", him, "李娜", her, "确认"]
+    replies = [say(ports[(serial + n) % 2], openid, text) for n, text in enumerate(messages)]
+    assert "预约成功" in replies[-1], replies
+    return CONFIRMATION.search(replies[-1]).group(1)
+
+
+def bring_reminders_forward(r, now) -> int:
+    """Time passes: every planned reminder comes due now (the test cannot wait a day)."""
+    planned = [item for item in r.zrange(queue.DUE, 0, -1) if item.startswith(f"{reminders.REMINDER}:")]
+    r.zadd(queue.DUE, dict.fromkeys(planned, now.timestamp()))
+    return len(planned)
+
+
+def test_two_app_processes_and_two_schedulers_send_every_reminder_exactly_once(r, redis_url, wechat, tmp_path):
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "WECHAT_TOKEN": Config().wechat_token,
+        "WECHAT_API_BASE": wechat.base_url,
+        "WECHAT_APPID": wechat.appid,
+        "WECHAT_SECRET": wechat.secret,
+        "SCHEDULER_TICK_SECONDS": "0.1",
+        "LOG_LEVEL": "WARNING",
+    }
+    for name in ("WECHAT_AES_KEY", "SCHEDULER_IN_PROCESS"):
+        env.pop(name, None)
+    ports = [free_port(), free_port()]
+    started = [app_process(env, port, tmp_path / f"app-{port}.log") for port in ports]
+    started += [scheduler_process(redis_url, wechat, tmp_path / f"scheduler-{i}.log") for i in range(2)]
+    try:
+        assert wait_until(lambda: all(answers(port) for port in ports), 30), "the apps did not start"
+        day = a_day_with_both_reminders_ahead(datetime.now(Config().tz))
+        times = slots.times_in_half_day(bookings.office_data.current().get(FURONG.id), slots.MORNING)
+        codes = [book_by_chat(ports, f"o-couple-{n}", day, times[n % len(times)], n) for n in range(COUPLES)]
+        assert bring_reminders_forward(r, datetime.now(UTC)) == 2 * COUPLES
+
+        def all_sent():
+            waiting = r.zrange(queue.DUE, 0, -1) + r.zrange(queue.LEASED, 0, -1)
+            return len(delivered_texts(wechat)) >= 2 * COUPLES and not any(i.startswith("reminder:") for i in waiting)
+
+        done = wait_until(all_sent, 30)
+    finally:
+        for process, _log in started:
+            process.send_signal(signal.SIGTERM)
+        exit_codes = [process.wait(10) for process, _log in started]
+        for _process, log in started:
+            log.close()
+
+    logs = "".join(path.read_text() for path in tmp_path.glob("*.log"))
+    assert done, logs
+    assert exit_codes == [0, 0, 0, 0], logs
+    texts = delivered_texts(wechat)
+    assert len(texts) == 2 * COUPLES
+    # The 24-hour reminder says the slot is 明天, the 2-hour one 今天.
+    sent = Counter((code, "24h" if "明天" in text else "2h") for text in texts for code in codes if code in text)
+    assert sent == {(code, lead): 1 for code in codes for lead in ("24h", "2h")}

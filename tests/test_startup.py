@@ -1,13 +1,16 @@
 """Starting the service: bad configuration stops it with one clear line; the console works."""
 
+import json
 import os
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.config import Config, ConfigError
+from scheduler import summaries
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,3 +54,22 @@ def test_console_chats_through_the_real_pipeline(redis_url, r):
     assert done.returncode == 0, done.stderr
     assert "同舟> 您可以直接回复数字或文字" in done.stdout
     assert done.stdout.count("同舟>") == 2
+
+
+def test_the_console_prints_todays_summary_for_staff(redis_url, r):
+    today = datetime.now(Config().tz).date()
+    counts = {"booked": 3, "checked_in": 1, "no_show": 1, "cancelled": 1, "tomorrow": 2}
+    for day in (today - timedelta(days=1), today, today + timedelta(days=1)):  # whichever day the console sees
+        r.hset(summaries.KEY % day.isoformat(), "changsha-furong", json.dumps(counts))
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.console"],
+        cwd=ROOT,
+        env={**os.environ, "REDIS_URL": redis_url},
+        input="/summary\n/quit\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "每日汇总" in done.stdout
+    assert "长沙市芙蓉区婚姻登记处：预约3，签到1，未到场1，取消1，明日预约2" in done.stdout

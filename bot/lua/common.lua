@@ -93,6 +93,28 @@ local function create(b, now, event, detail)
   log_event(b.code, now, event, detail)
 end
 
+-- The booking becomes a no-show; an applicant with `limit` no-shows within `lookback` seconds is suspended
+-- from chat and web booking for `suspension` seconds. Returns how many applicants this suspended.
+local function record_no_show(b, now, detail, limit, lookback, suspension)
+  retire(b)
+  redis.call('HSET', key('booking', b.code), 'status', 'no_show', 'no_show_at', now)
+  log_event(b.code, now, 'no_show', detail)
+  local suspended = 0
+  for _, h in ipairs({b.hash1 or '', b.hash2 or ''}) do
+    if h ~= '' then  -- anonymised bookings no longer know who they were
+      local record = key('noshows', h)
+      redis.call('ZADD', record, b.starts_at, b.code)
+      redis.call('ZREMRANGEBYSCORE', record, '-inf', now - lookback)
+      redis.call('EXPIRE', record, lookback)
+      if redis.call('ZCARD', record) >= limit then
+        redis.call('SET', key('suspended', h), now + suspension, 'EX', suspension)
+        suspended = suspended + 1
+      end
+    end
+  end
+  return suspended
+end
+
 local function person_active(h)
   return redis.call('GET', key('active', h))
 end

@@ -1,9 +1,9 @@
-"""The staff console's office work: the day view and week heat map, check-in by code, settling
-no-shows, booking for a caller on the phone, and a day's bookings as CSV."""
+"""The staff console's office work: the day view and week heat map, check-in by code, marking one
+couple (or, province-wide, every overdue couple) as no-show, booking for a caller on the phone, and
+a day's bookings as CSV."""
 
 import csv
 import io
-import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -21,7 +21,6 @@ HEAT_MAP_DAYS = 7
 HEAT_LEVELS = 4  # cells are shaded 0 (empty) to 4 (full)
 # Statuses that hold a place in the slot; cancelled ones gave theirs back.
 HOLDING = (bookings.CONFIRMED, bookings.CHECKED_IN, bookings.NO_SHOW)
-PHONE = re.compile(r"\+?[\d\- ]{5,20}")
 PEOPLE_FIELDS = ("applicants[0].name", "applicants[0].id_number", "applicants[1].name", "applicants[1].id_number")
 CSV_COLUMNS = ("确认码", "日期", "时段", "状态", "渠道", "申请人1", "身份证号1", "申请人2", "身份证号2", "电话")
 CHANNEL_NAMES = {bookings.WECHAT: "微信", bookings.WEB: "网上", bookings.PHONE: "电话"}
@@ -118,6 +117,18 @@ def check_in():
     return redirect(url_for(".day", office=office.id, date=request.form.get("date")))
 
 
+@blueprint.post("/no-show")
+@staff_required
+def mark_no_show():
+    outcome = bookings.mark_no_show(request.form.get("code", ""), now=web.now(), rules=web.rules())
+    if outcome.kind == bookings.NO_SHOW:
+        b = outcome.booking
+        flash(f"{b.code} {b.time} {'、'.join(b.names)}：{outcome.message}")
+    else:
+        flash(outcome.message, "error")
+    return redirect(url_for(".day", office=request.form.get("office"), date=request.form.get("date")))
+
+
 @blueprint.post("/no-shows")
 @staff_required
 def settle_no_shows():
@@ -140,7 +151,7 @@ def phone_booking():
         errors["date"] = "请选择日期"
     if not form.get("time"):
         errors["time"] = "请选择时段"
-    if not PHONE.fullmatch(form.get("phone", "").strip()):
+    if not bookings.is_phone_number(form.get("phone", "").strip()):
         errors["phone"] = "请填写来电人的联系电话，方便登记处回电"
     if errors:
         return _day_page(form, errors, 422)

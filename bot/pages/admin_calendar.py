@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from bot import bookings, closures
-from bot.pages import epidemic, web
+from bot import bookings, closures, settings
+from bot.pages import web
 from bot.pages.login import admin_required
 
 blueprint = Blueprint("calendar", __name__, url_prefix="/admin/calendar")
@@ -117,6 +117,6 @@ def clear_peak():
 @admin_required
 def switch_epidemic_mode():
     on = request.form.get("on") == "1"
-    epidemic.switch(on)
+    settings.set_epidemic_mode(on)
     flash("已开启疫情防控模式：颁证仪式暂停" if on else "已关闭疫情防控模式")
     return redirect(url_for(".overview"))

@@ -1,22 +1,17 @@
 """The staff console's reading room: handbook questions without a good answer (with the button that
 reloads the handbook after editors fix it) and the scheduler's daily summaries."""
 
-import json
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from bot import faq_misses, store
+from bot import faq_misses
 from bot.pages import web
 from bot.pages.login import admin_required, staff_required
 from knowledge import handbook
+from scheduler import summaries
 
 blueprint = Blueprint("reports", __name__, url_prefix="/admin")
 
 MISSES_SHOWN = 50
-# Where the scheduler's daily job is to write its summary: per date, a hash of office id → JSON
-# {"booked", "checked_in", "no_show", "tomorrow"} (counts). Proposed here; the job does not exist yet.
-SUMMARY_KEY = "summary:%s"
-SUMMARY_FIELDS = (("booked", "预约"), ("checked_in", "签到"), ("no_show", "未到场"), ("tomorrow", "明日预约"))
 
 
 @blueprint.get("/handbook")
@@ -33,11 +28,10 @@ def reload_handbook():
     return redirect(url_for(".misses"))
 
 
-@blueprint.get("/summaries")
+@blueprint.get("/summaries", endpoint="summaries")
 @staff_required
-def summaries():
+def daily_summaries():
     shown = web.date_arg(request.args.get("date")) or web.now().date()
-    stored = store.client().hgetall(SUMMARY_KEY % shown.isoformat())
     names = {o.id: o.name for _, offices in web.offices_by_city() for o in offices}
-    rows = [(names.get(office_id, office_id), json.loads(raw)) for office_id, raw in sorted(stored.items())]
-    return render_template("admin/summaries.html", shown=shown, rows=rows, fields=SUMMARY_FIELDS)
+    rows = [(names.get(office_id, office_id), counts) for office_id, counts in sorted(summaries.read(shown).items())]
+    return render_template("admin/summaries.html", shown=shown, rows=rows, fields=summaries.FIELDS.items())

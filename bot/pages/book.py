@@ -75,23 +75,23 @@ def done():
 
 @blueprint.get("/manage")
 def manage():
-    booking = bookings.get(session.get(MANAGING, ""))
-    return render_template("book/manage.html", booking=booking if booking and booking.active else None, error="")
+    return _manage_page(bookings.get(session.get(MANAGING, "")))
 
 
 @blueprint.post("/manage")
 def look_up():
     session.pop(MANAGING, None)
     if not _within_limit():
-        return render_template("book/manage.html", booking=None, error=TOO_MANY), 429
+        return _manage_page(None, TOO_MANY), 429
     code = request.form.get("code", "").strip().upper()
-    # Only an applicant's own ID number opens the booking, so a guessed code shows nothing.
-    booking = bookings.active_for_id(request.form.get("id_number", ""))
-    if booking is None or booking.code != code:
-        error = "没有找到与这个确认码和身份证号相符的有效预约，请核对后再试"
-        return render_template("book/manage.html", booking=None, error=error, code=code), 404
+    # Only an applicant's own ID number opens the booking, so a guessed code shows nothing. Cancelled
+    # and past bookings are shown too: a couple checking that their cancellation went through should see it.
+    booking = bookings.matches_id(code, request.form.get("id_number", ""))
+    if booking is None:
+        error = "没有找到与这个确认码和身份证号相符的预约，请核对后再试"
+        return _manage_page(None, error, code=code), 404
     session[MANAGING] = booking.code
-    return render_template("book/manage.html", booking=booking, error="")
+    return _manage_page(booking)
 
 
 @blueprint.post("/cancel")
@@ -101,9 +101,15 @@ def cancel():
         return redirect(url_for(".manage"))
     outcome = bookings.cancel(code, now=web.now(), rules=web.rules())
     if outcome.kind != bookings.CANCELLED:
-        return render_template("book/manage.html", booking=bookings.get(code), error=outcome.message), 409
+        return _manage_page(bookings.get(code), outcome.message), 409
     session.pop(MANAGING, None)
     return render_template("book/cancelled.html", booking=outcome.booking)
+
+
+def _manage_page(booking: bookings.Booking | None, error: str = "", code: str = ""):
+    return render_template(
+        "book/manage.html", booking=booking, error=error, code=code, status_names=bookings.STATUS_NAMES
+    )
 
 
 def _form_page(form: dict, errors: dict, status: int = 200, outcome: bookings.Outcome | None = None):

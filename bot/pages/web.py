@@ -4,12 +4,12 @@ the session secret), the request's clock and booking rules, and reading an offic
 import logging
 import os
 import secrets
-from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from flask import Blueprint, current_app
 
-from bot.pages import csrf, epidemic
+from bot import settings, slots
+from bot.pages import csrf
 from bot.slots import BookingRules
 from knowledge import offices as office_data
 from knowledge.offices import Office
@@ -71,11 +71,8 @@ def now() -> datetime:
 
 
 def rules() -> BookingRules:
-    """The app's booking rules (the same the JSON API uses), with the staff's epidemic-mode switch applied."""
-    base = current_app.config.get("BOOKING_RULES")
-    if base is None:
-        base = current_app.config["BOOKING_RULES"] = BookingRules.from_env()
-    return replace(base, epidemic_mode=epidemic.is_on(base.epidemic_mode))
+    """The booking rules (the same the chat and the JSON API use), with the staff's epidemic-mode switch applied."""
+    return settings.in_force(slots.current_rules())
 
 
 def office_arg(raw: str | None) -> Office | None:

@@ -1,0 +1,255 @@
+"""What the benchmarks share: gunicorn servers, wrk runs, an asyncio HTTP client, made-up applicants.
+
+Not a benchmark itself; bench/webhook.py, bench/booking.py and bench/load.py import it.
+"""
+
+import asyncio
+import os
+import re
+import resource
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bot import idcard  # noqa: E402
+from bot.protocol import sign  # noqa: E402
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"  # the benchmarks' database: flushed by them
+TOKEN = "bench-token"
+ADMIN_TOKEN = "bench-admin-token"
+# Plain mode signs only token/timestamp/nonce, so one query string serves every body; the app runs
+# with WECHAT_MAX_CLOCK_SKEW=0 so this fixed timestamp is accepted.
+TIMESTAMP, NONCE = "1700000000", "424242"
+SIGNED_QUERY = f"signature={sign(TOKEN, TIMESTAMP, NONCE)}&timestamp={TIMESTAMP}&nonce={NONCE}"
+
+
+def redis_url() -> str:
+    return os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
+
+
+def flush(url: str) -> None:
+    import redis
+
+    redis.Redis.from_url(url).flushdb()
+
+
+# ---- servers --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen
+    url: str
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        parts = urlsplit(self.url)
+        return parts.hostname, parts.port
+
+    def worker_rss_mb(self) -> list[float]:
+        """Resident memory of each gunicorn worker (the master's children), from /proc/<pid>/status."""
+        return [_rss_mb(pid) for pid in _children(self.proc.pid)]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def spawn(target: str, workers: int, env: dict) -> Server:
+    port = free_port()
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    proc = subprocess.Popen(
+        # A backlog above the largest burst (1,000 simultaneous connections) so the kernel queues them.
+        [gunicorn, "-w", str(workers), "-b", f"127.0.0.1:{port}", "--backlog", "4096", "--log-level", "warning"]
+        + [target],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return Server(proc, f"http://127.0.0.1:{port}")
+
+
+def wait_until_up(server: Server, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.proc.poll() is not None:
+            raise SystemExit(f"gunicorn exited with {server.proc.returncode} before answering")
+        try:
+            urllib.request.urlopen(server.url + "/healthz", timeout=1)
+            return
+        except urllib.error.HTTPError:
+            return  # the bare app and WeRoBot have no /healthz: any HTTP answer means it is up
+        except OSError:
+            time.sleep(0.1)
+    stop(server)
+    raise SystemExit(f"{server.url} did not start within {seconds:.0f} s")
+
+
+def stop(server: Server) -> None:
+    server.proc.terminate()
+    try:
+        server.proc.wait(15)
+    except subprocess.TimeoutExpired:
+        server.proc.kill()
+        server.proc.wait()
+
+
+@contextmanager
+def gunicorn(target: str, workers: int, env: dict):
+    server = spawn(target, workers, env)
+    try:
+        wait_until_up(server)
+        yield server
+    finally:
+        stop(server)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name may hold spaces: the parent pid is the second field after its closing ")".
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+def _rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024
+
+
+# ---- wrk ------------------------------------------------------------------------------------------
+
+
+def wrk(url: str, script: str, connections: int, seconds: float, env: dict, threads: int = 2) -> dict:
+    """Run wrk with a Lua script from bench/; the parsed figures (req/s, p50/p99/max ms, non-2xx, errors)."""
+    out = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency"]
+        + ["-s", str(ROOT / "bench" / script), url],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        check=True,
+    ).stdout
+    return parse_wrk(out)
+
+
+def _ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def parse_wrk(out: str) -> dict:
+    result = {
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "non2xx": int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0,
+        "errors": sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out)),
+    }
+    for pct in ("50", "99"):
+        value, unit = re.search(rf"\s{pct}%\s+([\d.]+)(us|ms|s|m)", out).groups()
+        result[f"p{pct}"] = _ms(value, unit)
+    result["max"] = _ms(*re.search(r"Latency\s+[\d.]+\w+\s+[\d.]+\w+\s+([\d.]+)(us|ms|s|m)\b", out).groups())
+    return result
+
+
+def wrk_line(name: str, result: dict) -> str:
+    return (
+        f"{name:<30} {result['rps']:>8.0f} req/s  p50 {result['p50']:7.2f} ms  p99 {result['p99']:7.2f} ms  "
+        f"max {result['max']:8.2f} ms  non-2xx {result['non2xx']}  socket errors {result['errors']}"
+    )
+
+
+# ---- an asyncio HTTP/1.1 client: one connection per request, as gunicorn's sync workers close them ----
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int  # 0 when the connection failed
+    body: bytes
+    seconds: float
+
+
+async def request(host: str, port: int, method: str, target: str, body: bytes = b"", headers=None) -> Answer:
+    started = time.perf_counter()
+    head = [f"{method} {target} HTTP/1.1", f"Host: {host}:{port}", "Connection: close"]
+    head += [f"{name}: {value}" for name, value in (headers or {}).items()]
+    head.append(f"Content-Length: {len(body)}")
+    try:
+        reader, writer = await asyncio.open_connection(host, port)
+        writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
+        await writer.drain()
+        raw = await reader.read()  # to EOF: the server closes after its answer
+        writer.close()
+    except OSError:
+        return Answer(0, b"", time.perf_counter() - started)
+    status_line, _, rest = raw.partition(b"\r\n")
+    _, _, payload = rest.partition(b"\r\n\r\n")
+    parts = status_line.split()
+    status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+    return Answer(status, payload, time.perf_counter() - started)
+
+
+def allow_many_sockets(wanted: int) -> None:
+    """Raise this process's open-file limit (up to the hard limit) so thousands of sockets fit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * pct / 100))] if ordered else 0.0
+
+
+# ---- made-up applicants ---------------------------------------------------------------------------
+
+# Couple n's two people are born on BIRTH_BASE + n // 500 days and differ in the sequence code;
+# bench/booking.lua makes the same numbers, so Python and wrk never hand out one person twice.
+BIRTH_BASE = date(1975, 1, 1)
+PER_BIRTHDAY = 500
+REGION = "430102"  # 长沙市芙蓉区
+MEN = ("张伟", "王强", "李明", "刘洋", "陈杰", "杨帆", "赵磊", "黄涛")
+WOMEN = ("李娜", "王芳", "张敏", "刘静", "陈丽", "杨雪", "赵婷", "周颖")
+
+
+def id_number(n: int, man: bool) -> str:
+    """A valid 18-digit number, distinct for each (n, man): odd 17th digit for a man, even for a woman."""
+    k = n % PER_BIRTHDAY
+    birth = BIRTH_BASE + timedelta(days=n // PER_BIRTHDAY)
+    first17 = f"{REGION}{birth:%Y%m%d}{k // 5:02d}{2 * (k % 5) + (1 if man else 0)}"
+    return first17 + idcard.check_character(first17)
+
+
+def couple(n: int) -> list[dict]:
+    return [
+        {"name": MEN[n % len(MEN)], "id_number": id_number(n, True)},
+        {"name": WOMEN[n % len(WOMEN)], "id_number": id_number(n, False)},
+    ]
+
+
+def open_days(now, rules) -> list[date]:
+    """Days inside the booking window that the statutory calendar keeps open (an empty store adds no closures)."""
+    from bot import slots
+
+    return [d for d in slots.window_days(now, rules) if not slots.calendar_reason(d)]
