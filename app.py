@@ -8,9 +8,8 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from bot import logs, store
+from bot import logs, slots, store
 from bot.config import Config, ConfigError
-from bot.slots import BookingRules
 from knowledge.charity import CharityError
 from knowledge.handbook import HandbookError
 from knowledge.offices import OfficeDataError
@@ -26,7 +25,7 @@ def create_app(config: Config | None = None) -> Flask:
     app = Flask(__name__)
     app.json = _JSONProvider(app)
     app.config["TONGZHOU"] = config
-    app.config["BOOKING_RULES"] = BookingRules.from_env()
+    slots.current_rules()  # read and validate the booking settings now: a bad one stops start-up
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     if config.proxy_hops:
         # Behind nginx: take the client's address from X-Forwarded-For, so per-IP limits see people.

@@ -59,7 +59,7 @@ def main() -> None:
     parser.add_argument("--attempts", type=int, default=1000)
     parser.add_argument("--capacity", type=int, default=5)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--quick", action="store_true", help="a short smoke run: 200 attempts, 3 s of load")
     args = parser.parse_args()
     if args.quick:
@@ -83,7 +83,7 @@ def main() -> None:
         contention(ours, days[0], now, rules, args)
         flush(url)
         with places_file(days) as (path, count):
-            print(f"\nsteady load: wrk -c{args.connections}, {args.seconds:.0f} s, {count} places", flush=True)
+            print(f"\nsteady load: wrk -c{args.connections}, {args.seconds} s, {count} places", flush=True)
             lua_env = {"BENCH_PLACES_FILE": path, "ADMIN_TOKEN": ADMIN_TOKEN}
             steady(ours.url, args, {**lua_env, "BENCH_FIRST_COUPLE": str(WARM_UP_FIRST_COUPLE)}, seconds=2)
             flush(url)
@@ -137,7 +137,7 @@ def contention(server, day, now: datetime, rules: BookingRules, args) -> None:
     verdict = "ok" if confirmed == stored == len(holders) == args.capacity else "WRONG"
     print(
         f"confirmed {confirmed} (must be {args.capacity}: {verdict}; Redis: taken {stored}, "
-        f"{len(holders)} confirmed records)  slot_full {full}  other {sum(outcomes.values())} {dict(outcomes)}"
+        f"{len(holders)} confirmed records)  slot_full {full}  errors {sum(outcomes.values())} {dict(outcomes)}"
     )
     print(
         f"{args.attempts / seconds:.0f} attempts/s ({seconds:.2f} s for all)  "
@@ -171,7 +171,7 @@ def places_file(days):
         yield file.name, len(places)
 
 
-def steady(url: str, args, env: dict, seconds: float | None = None) -> dict:
+def steady(url: str, args, env: dict, seconds: int | None = None) -> dict:
     return wrk(url, "booking.lua", args.connections, seconds or args.seconds, env)
 
 

@@ -142,10 +142,10 @@ def _rss_mb(pid: int) -> float:
 # ---- wrk ------------------------------------------------------------------------------------------
 
 
-def wrk(url: str, script: str, connections: int, seconds: float, env: dict, threads: int = 2) -> dict:
+def wrk(url: str, script: str, connections: int, seconds: int, env: dict, threads: int = 2) -> dict:
     """Run wrk with a Lua script from bench/; the parsed figures (req/s, p50/p99/max ms, non-2xx, errors)."""
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency"]
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
         + ["-s", str(ROOT / "bench" / script), url],
         capture_output=True,
         text=True,

@@ -540,11 +540,6 @@ def active_for_openid(openid: str) -> list[Booking]:
     return sorted((b for b in map(get, codes) if b and b.active), key=lambda b: b.starts_at)
 
 
-def active_for_id(id_number: str) -> Booking | None:
-    code = store.client().get(_key("active", idcard.keyed_hash(id_number, pii_key())))
-    return get(code) if code else None
-
-
 def matches_id(code: str, id_number: str) -> Booking | None:
     """The booking with this code if `id_number` is one of its applicants', whatever its status.
 

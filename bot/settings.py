@@ -6,7 +6,7 @@ staff flip it in the console, their choice holds until they flip it back.
 
 from dataclasses import replace
 
-from bot import store
+from bot import slots, store
 from bot.slots import BookingRules
 
 EPIDEMIC_MODE_KEY = "settings:epidemic_mode"
@@ -25,3 +25,8 @@ def set_epidemic_mode(on: bool) -> None:
 def in_force(rules: BookingRules) -> BookingRules:
     """`rules` with staff's run-time switches applied (one Redis read)."""
     return replace(rules, epidemic_mode=epidemic_mode(rules.epidemic_mode))
+
+
+def ceremony_notice() -> str:
+    """What to tell couples about certificate ceremonies now ("" while they are held)."""
+    return slots.ceremony_notice(in_force(slots.current_rules()))

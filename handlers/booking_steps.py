@@ -29,7 +29,7 @@ from functools import cache
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from bot import applicants, bookings, dates, idcard, slots
+from bot import applicants, bookings, dates, idcard, settings, slots
 from bot.messages import Inbound, Session
 from bot.slots import current_rules
 from handlers import booking_text as say
@@ -199,7 +199,7 @@ def _submit_booking(message: Inbound, session: Session, now: datetime) -> str:
     )
     if outcome.kind == bookings.CONFIRMED:
         session.leave()
-        return say.booked(outcome.booking, office, _cutoff_cn())
+        return say.booked(outcome.booking, office, _cutoff_cn(), settings.ceremony_notice())
     return _refused(outcome, session, now)
 
 

@@ -180,7 +180,7 @@ def office_contact(office: Office) -> str:
     return f"地址：{office.address}；电话：{office.phone}。"
 
 
-def booked(booking: Booking, office: Office, cutoff: str) -> str:
+def booked(booking: Booking, office: Office, cutoff: str, ceremony_notice: str) -> str:
     return "\n".join(
         [
             f"预约成功！确认码：{booking.code}",
@@ -189,7 +189,8 @@ def booked(booking: Booking, office: Office, cutoff: str) -> str:
             *applicant_lines(booking.names, booking.id_numbers),
             WHAT_TO_BRING,
             office_contact(office),
-            f"疫情期间颁证仪式暂停。需要取消请回复“取消预约”，改时间请回复“改约”（最晚在预约开始前{cutoff}）。",
+            *([ceremony_notice] if ceremony_notice else []),
+            f"需要取消请回复“取消预约”，改时间请回复“改约”（最晚在预约开始前{cutoff}）。",
         ]
     )
 
