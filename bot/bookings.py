@@ -633,7 +633,14 @@ def alternatives(
     days = slots.window_days(now, rules)
     seen = {(office.id, day, hhmm)}
     found: list[Alternative] = []
-    for pairs in ([(office, day)], [(office, d) for d in days if d != day], [(o, d) for o in neighbours for d in days]):
+    # The city's other offices are read a day-distance at a time: office hours span under a day, so
+    # every slot k days away is nearer than any k + 1 days away, and a full fortnight at one office
+    # (the morning a popular date opens) doesn't cost reading the whole city's fortnight.
+    by_distance = sorted({abs((d - day).days) for d in days})
+    stages = [[(office, day)], [(office, d) for d in days if d != day]]
+    if neighbours:
+        stages += [[(o, d) for o in neighbours for d in days if abs((d - day).days) == k] for k in by_distance]
+    for pairs in stages:
         free = [
             (abs(slots.slot_start(a.date, s.time, now) - wanted), o, a, s)
             for (o, _), a in zip(pairs, availability_for(pairs, now=now, rules=rules), strict=True)

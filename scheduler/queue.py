@@ -11,6 +11,7 @@ longer than a job takes, and outbound messages carry their own idempotency keys 
 """
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -96,15 +97,17 @@ class Item:
         return _id(self.kind, self.key)
 
 
-def schedule(kind: str, key: str, due_at: datetime, payload: dict) -> None:
-    """Run `kind` for `key` at `due_at`, replacing whatever was scheduled for that pair."""
+def schedule(kind: str, key: str, due_at: datetime, payload: dict, pipe=None) -> None:
+    """Run `kind` for `key` at `due_at`, replacing whatever was scheduled for that pair.
+
+    With `pipe` (a transaction pipeline) the writes join the caller's round trip instead.
+    """
     item_id = _id(kind, key)
-    pipe = store.client().pipeline(transaction=True)
-    pipe.hset(ITEMS, item_id, _record(kind, key, due_at, payload))
-    pipe.zadd(DUE, {item_id: due_at.timestamp()})
-    pipe.zrem(LEASED, item_id)
-    pipe.hdel(ATTEMPTS, item_id)
-    pipe.execute()
+    with _writes(pipe) as pipe:
+        pipe.hset(ITEMS, item_id, _record(kind, key, due_at, payload))
+        pipe.zadd(DUE, {item_id: due_at.timestamp()})
+        pipe.zrem(LEASED, item_id)
+        pipe.hdel(ATTEMPTS, item_id)
 
 
 def schedule_if_absent(kind: str, key: str, due_at: datetime, payload: dict) -> bool:
@@ -116,15 +119,25 @@ def schedule_if_absent(kind: str, key: str, due_at: datetime, payload: dict) -> 
     )
 
 
-def unschedule(kind: str, key: str) -> None:
+def unschedule(kind: str, key: str, pipe=None) -> None:
     """Forget the pair: it will not run (one already running finishes, but is not retried)."""
     item_id = _id(kind, key)
-    pipe = store.client().pipeline(transaction=True)
-    pipe.zrem(DUE, item_id)
-    pipe.zrem(LEASED, item_id)
-    pipe.hdel(ITEMS, item_id)
-    pipe.hdel(ATTEMPTS, item_id)
-    pipe.execute()
+    with _writes(pipe) as pipe:
+        pipe.zrem(DUE, item_id)
+        pipe.zrem(LEASED, item_id)
+        pipe.hdel(ITEMS, item_id)
+        pipe.hdel(ATTEMPTS, item_id)
+
+
+@contextmanager
+def _writes(pipe):
+    """The caller's pipeline, or a transaction of our own that is executed at the end."""
+    if pipe is not None:
+        yield pipe
+        return
+    own = store.client().pipeline(transaction=True)
+    yield own
+    own.execute()
 
 
 def claim_due(now: datetime, lease_seconds: float, limit: int) -> list[Item]:

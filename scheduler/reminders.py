@@ -9,7 +9,7 @@ so even a change that never reached plan()/cancel() leaves no stale reminder.
 
 from datetime import datetime, timedelta
 
-from bot import bookings, outbound
+from bot import bookings, outbound, store
 from scheduler import queue
 
 REMINDER = "reminder"
@@ -18,19 +18,25 @@ LEAD_WORDS = {"24h": "明天", "2h": "今天"}
 
 
 def plan(booking: bookings.Booking, now: datetime) -> None:
-    """(Re)schedule both reminders; a lead whose time has passed, or a booking without WeChat, gets none."""
+    """(Re)schedule both reminders, in one round trip; a lead whose time has passed gets none."""
+    if not booking.openid:
+        return  # booked by phone or on the web: no WeChat user to remind, so nothing was ever scheduled
+    pipe = store.client().pipeline(transaction=True)
     for lead, before in LEADS.items():
         due_at = booking.starts_at - before
-        if not booking.active or not booking.openid or due_at <= now:
-            queue.unschedule(REMINDER, f"{booking.code}:{lead}")
+        if not booking.active or due_at <= now:
+            queue.unschedule(REMINDER, f"{booking.code}:{lead}", pipe)
             continue
         payload = {"code": booking.code, "lead": lead, "starts_at": booking.starts_at.isoformat()}
-        queue.schedule(REMINDER, f"{booking.code}:{lead}", due_at, payload)
+        queue.schedule(REMINDER, f"{booking.code}:{lead}", due_at, payload, pipe)
+    pipe.execute()
 
 
 def cancel(code: str) -> None:
+    pipe = store.client().pipeline(transaction=True)
     for lead in LEADS:
-        queue.unschedule(REMINDER, f"{code}:{lead}")
+        queue.unschedule(REMINDER, f"{code}:{lead}", pipe)
+    pipe.execute()
 
 
 def send_reminder(payload: dict, now: datetime) -> None:
