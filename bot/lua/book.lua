@@ -8,14 +8,8 @@ if idem ~= '' then
 end
 local closed = closure_reason(b.office_id, b.date)
 if closed then return {'closed', closed} end
-for i, h in ipairs({b.hash1, b.hash2}) do
-  if check_suspension then
-    local ends = redis.call('GET', key('suspended', h))
-    if ends and tonumber(ends) > tonumber(now) then return {'suspended', tostring(i), ends} end
-  end
-  local code = person_active(h)
-  if code then return {'already_booked', tostring(i), code} end
-end
+local refusal = person_refusal(b.hash1, b.hash2, check_suspension, now)
+if refusal then return refusal end
 if taken(b.office_id, b.date, b.time) >= capacity(b.date, computed) then return {'slot_full'} end
 if redis.call('EXISTS', key('booking', b.code)) == 1 then return {'code_taken'} end
 

@@ -119,6 +119,19 @@ local function person_active(h)
   return redis.call('GET', key('active', h))
 end
 
+-- Why one of the couple (hashes h1, h2) may not take a place now, as a script answer; nil if both may.
+local function person_refusal(h1, h2, check_suspension, now)
+  for i, h in ipairs({h1, h2}) do
+    if check_suspension then
+      local ends = redis.call('GET', key('suspended', h))
+      if ends and tonumber(ends) > tonumber(now) then return {'suspended', tostring(i), ends} end
+    end
+    local code = person_active(h)
+    if code then return {'already_booked', tostring(i), code} end
+  end
+  return nil
+end
+
 local function free_code(spares)
   for _, code in ipairs(spares) do
     if redis.call('EXISTS', key('booking', code)) == 0 then return code end

@@ -3,14 +3,8 @@ local office, date, raw, keep, check_suspension, now = ARGV[1], ARGV[2], ARGV[3]
 local e = cjson.decode(raw)
 local closed = closure_reason(office, date)
 if closed then return {'closed', closed} end
-for i, h in ipairs({e.hash1, e.hash2}) do
-  if check_suspension then
-    local ends = redis.call('GET', key('suspended', h))
-    if ends and tonumber(ends) > tonumber(now) then return {'suspended', tostring(i), ends} end
-  end
-  local code = person_active(h)
-  if code then return {'already_booked', tostring(i), code} end
-end
+local refusal = person_refusal(e.hash1, e.hash2, check_suspension, now)
+if refusal then return refusal end
 local wl = key('waitlist', office, date)
 local waiting = redis.call('LRANGE', wl, 0, -1)
 for position, other in ipairs(waiting) do

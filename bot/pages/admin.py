@@ -142,23 +142,11 @@ def settle_no_shows():
 @staff_required
 def phone_booking():
     form = request.form.to_dict()
-    office = web.office_arg(form.get("office"))
-    day_asked = web.date_arg(form.get("booking_date"))
-    errors = {}
-    if office is None:
-        errors["office"] = "请先选择登记处"
-    if day_asked is None:
-        errors["date"] = "请选择日期"
-    if not form.get("time"):
-        errors["time"] = "请选择时段"
+    office, day_asked, people, errors = web.read_booking_form(form, "booking_date")
     if not bookings.is_phone_number(form.get("phone", "").strip()):
         errors["phone"] = "请填写来电人的联系电话，方便登记处回电"
     if errors:
         return _day_page(form, errors, 422)
-    people = [
-        {"name": form.get(f"applicants[{i}].name", ""), "id_number": form.get(f"applicants[{i}].id_number", "")}
-        for i in (0, 1)
-    ]
     outcome = bookings.book(
         office,
         day_asked,

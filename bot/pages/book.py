@@ -33,22 +33,11 @@ def form():
 @blueprint.post("")
 def submit():
     form = request.form.to_dict()
-    office = web.office_arg(form.get("office"))
-    day = web.date_arg(form.get("date"))
-    errors = {}
-    if office is None:
-        errors["office"] = "请选择登记处"
-    if day is None:
-        errors["date"] = "请选择日期"
-    if not form.get("time"):
-        errors["time"] = "请选择时段"
+    office, day, people, errors = web.read_booking_form(form, "date")
     if errors:
         return _form_page(form, errors, 422)
     if not _within_limit():
         return _form_page(form, {"form": TOO_MANY}, 429)
-    people = [
-        {"name": form.get(f"{p}.name", ""), "id_number": form.get(f"{p}.id_number", "")} for p, _ in PEOPLE_FIELDS
-    ]
     outcome = bookings.book(
         office,
         day,

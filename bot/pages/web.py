@@ -89,3 +89,21 @@ def date_arg(raw: str | None) -> date | None:
 def offices_by_city() -> list[tuple[str, list[Office]]]:
     registry = office_data.current()
     return [(city, registry.in_city(city)) for city in registry.cities()]
+
+
+def read_booking_form(form: dict, date_field: str) -> tuple[Office | None, date | None, list[dict], dict]:
+    """A booking form's office, date, couple and the errors of what is missing (the staff phone form
+    and the citizen's form share field names, which match the engine's error keys)."""
+    office, day = office_arg(form.get("office")), date_arg(form.get(date_field))
+    errors = {}
+    if office is None:
+        errors["office"] = "请选择登记处"
+    if day is None:
+        errors["date"] = "请选择日期"
+    if not form.get("time"):
+        errors["time"] = "请选择时段"
+    people = [
+        {"name": form.get(f"applicants[{i}].name", ""), "id_number": form.get(f"applicants[{i}].id_number", "")}
+        for i in (0, 1)
+    ]
+    return office, day, people, errors
