@@ -49,7 +49,6 @@ class Session:
     flow: str | None = None
     data: dict = field(default_factory=dict)
     pages: list = field(default_factory=list)
-    last_message_at: float = 0.0
 
     def start(self, flow: str, **data) -> None:
         self.flow = flow
@@ -60,10 +59,8 @@ class Session:
         self.data = {}
 
     def to_json(self) -> dict:
-        return {"flow": self.flow, "data": self.data, "pages": self.pages, "last_message_at": self.last_message_at}
+        return {"flow": self.flow, "data": self.data, "pages": self.pages}
 
     @classmethod
     def from_json(cls, openid: str, raw: dict) -> "Session":
-        return cls(
-            openid, raw.get("flow"), raw.get("data") or {}, raw.get("pages") or [], raw.get("last_message_at", 0.0)
-        )
+        return cls(openid, raw.get("flow"), raw.get("data") or {}, raw.get("pages") or [])

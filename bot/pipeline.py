@@ -6,7 +6,6 @@ Nothing a signed request does ends in a 500: a handler's exception becomes a Chi
 """
 
 import logging
-import time
 from dataclasses import dataclass, replace
 
 from bot import messages as m
@@ -23,7 +22,6 @@ TOO_FAST = "您发送消息太频繁了，请休息一分钟再试。"
 
 @dataclass
 class Outcome:
-    status: int
     body: str
     openid: str = ""
     msg_type: str = ""
@@ -38,9 +36,9 @@ def handle_post(config, envelope: protocol.Envelope, body: bytes, request_id: st
         reply_xml, intent = _once(inbound, key, request_id)
     except store.UNAVAILABLE:
         log.warning("request %s: store unavailable", request_id)
-        reply_xml, intent = render.to_xml(Text(BUSY), inbound.openid, inbound.account), "unavailable"
+        reply_xml, intent = _text_xml(inbound, BUSY), "unavailable"
     sealed = protocol.seal(config, envelope, reply_xml, envelope.nonce or request_id)
-    return Outcome(200, sealed, inbound.openid, inbound.wechat_type, intent)
+    return Outcome(sealed, inbound.openid, inbound.wechat_type, intent)
 
 
 def _once(inbound: m.Inbound, key: str, request_id: str) -> tuple[str, str]:
@@ -50,9 +48,9 @@ def _once(inbound: m.Inbound, key: str, request_id: str) -> tuple[str, str]:
     try:
         turn = turns.begin(inbound.openid, key)
     except turns.Busy:
-        return render.to_xml(Text(STILL_WORKING), inbound.openid, inbound.account), "busy"
+        return _text_xml(inbound, STILL_WORKING), "busy"
     except turns.Limited as limited:
-        reply_xml = render.to_xml(Text(TOO_FAST), inbound.openid, inbound.account)
+        reply_xml = _text_xml(inbound, TOO_FAST)
         turns.end(limited.turn, reply_xml)
         return reply_xml, "rate_limited"
     if turn.session is None:
@@ -67,7 +65,7 @@ def _once(inbound: m.Inbound, key: str, request_id: str) -> tuple[str, str]:
         reply, session = Text(APOLOGY, intent="error"), None  # keep the session as it was before
     reply_xml = render.to_xml(reply, inbound.openid, inbound.account)
     if inbound.kind in (m.UNSUBSCRIBE, m.SILENT):
-        turns.end(turn, reply_xml, session if inbound.kind == m.SILENT else None)
+        turns.end(turn, reply_xml)  # nothing the user did: no session to keep, no window to open
     else:
         # The user just did something: outbound messages may use the customer-service channel for 48 h.
         noted = inbound.openid, inbound.received_at
@@ -75,11 +73,13 @@ def _once(inbound: m.Inbound, key: str, request_id: str) -> tuple[str, str]:
     return reply_xml, getattr(reply, "intent", "")
 
 
+def _text_xml(inbound: m.Inbound, content: str) -> str:
+    return render.to_xml(Text(content), inbound.openid, inbound.account)
+
+
 def answer(inbound: m.Inbound, session: m.Session) -> Reply:
     """The reply to one message, given its sender's (locked) session, which it may update."""
-    reply = router.route(inbound, session)
-    session.last_message_at = time.time()
-    return _paged(reply, session)
+    return _paged(router.route(inbound, session), session)
 
 
 def _paged(reply: Reply, session: m.Session) -> Reply:

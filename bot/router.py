@@ -33,14 +33,14 @@ class Intent:
 
 
 # First match wins. Payment warnings come first so an account number is never echoed by
-# anything else; the specific booking intents precede the generic "预约".
+# anything else; the specific booking intents (and ceremonies) precede the generic "预约".
 INTENTS: tuple[Intent, ...] = (
     Intent("payment_warning", donation.payment_warning, matches=donation.looks_like_payment),
     Intent("my_booking", booking.my_booking, words=("我的预约", "查预约", "查询预约", "预约查询", "我约的")),
     Intent("cancel_booking", booking.cancel, words=("取消预约", "退约", "不约了", "取消登记")),
     Intent("reschedule", booking.reschedule, words=("改约", "改期", "改预约", "换个时间", "改时间")),
-    Intent("booking", booking.start, words=("预约", "结婚登记", "登记结婚", "领证", "婚姻登记", "领结婚证", "扯证")),
     Intent("ceremony", booking.ceremony, words=("颁证仪式", "颁证", "结婚仪式")),
+    Intent("booking", booking.start, words=("预约", "结婚登记", "登记结婚", "领证", "婚姻登记", "领结婚证", "扯证")),
     Intent("volunteer", donation.volunteer, words=("志愿者", "志愿服务", "社工", "当志愿")),
     Intent("donation", donation.start, matches=donation.matches),
     Intent("handbook_menu", handbook.categories, words=("防疫问答", "防疫知识", "防疫手册")),
@@ -66,7 +66,7 @@ FLOWS: dict[str, Flow] = {
     "donation": Flow(donation.continue_flow, donation.resume_prompt, frozenset({"donation", "donation_materials"})),
 }
 
-# The main menu's numbers, as listed by general.menu_text().
+# The main menu's numbers, as general.MENU_TEXT lists them.
 MAIN_MENU_DIGITS = {"1": "booking", "2": "handbook_menu", "3": "donation"}
 
 
