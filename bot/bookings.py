@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
-from bot import applicants, closures, idcard, slots, store
+from bot import applicants, closures, idcard, inbox, slots, store
 from bot.slots import BookingRules
 from knowledge import offices as office_data
 from knowledge.offices import Office
@@ -95,6 +95,7 @@ KEYS = {
     "upcoming": "booking:upcoming",
     "by_date": "booking:by_date",
     "notices": "notices:pending",
+    "inbox": inbox.KEY,
     "closures": closures.CLOSURE_KEY,
     "peak": closures.PEAK_KEY,
 }
@@ -776,7 +777,8 @@ def _scripts() -> dict:
     """Each script is the common prelude plus its own body, registered once and run with EVALSHA."""
     folder = Path(__file__).with_name("lua")
     table = ", ".join(f"{name} = '{template}'" for name, template in KEYS.items())
-    prelude = f"local K = {{{table}}}\n" + (folder / "common.lua").read_text(encoding="utf-8")
+    constants = f"local K = {{{table}}}\nlocal INBOX_KEEP_SECONDS = {inbox.KEEP_SECONDS}\n"
+    prelude = constants + (folder / "common.lua").read_text(encoding="utf-8")
     return {
         path.stem: store.client().register_script(prelude + "\n" + path.read_text(encoding="utf-8"))
         for path in folder.glob("*.lua")

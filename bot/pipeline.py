@@ -6,10 +6,11 @@ Nothing a signed request does ends in a 500: a handler's exception becomes a Chi
 """
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from bot import inbox, outbound, protocol, render, router, sessions, store, turns
 from bot import messages as m
-from bot import outbound, protocol, render, router, sessions, store, turns
 from bot.replies import Reply, Text
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ def _once(inbound: m.Inbound, key: str, request_id: str) -> tuple[str, str]:
     if inbound.kind == m.UNSUBSCRIBE:
         sessions.drop(inbound.openid)  # nothing of theirs is kept for a conversation that ended
     try:
-        turn = turns.begin(inbound.openid, key)
+        turn = turns.begin(inbound.openid, key, take_notices=inbound.kind not in (m.UNSUBSCRIBE, m.SILENT))
     except turns.Busy:
         return _text_xml(inbound, STILL_WORKING), "busy"
     except turns.Limited as limited:
@@ -57,7 +58,7 @@ def _once(inbound: m.Inbound, key: str, request_id: str) -> tuple[str, str]:
         return turn.earlier_reply, "retry"
     session = turn.session
     try:
-        reply = answer(inbound, session)
+        reply = answer(inbound, session, turn.notices)
     except store.UNAVAILABLE:
         raise
     except Exception:
@@ -77,9 +78,13 @@ def _text_xml(inbound: m.Inbound, content: str) -> str:
     return render.to_xml(Text(content), inbound.openid, inbound.account)
 
 
-def answer(inbound: m.Inbound, session: m.Session) -> Reply:
-    """The reply to one message, given its sender's (locked) session, which it may update."""
-    return _paged(router.route(inbound, session), session)
+def answer(inbound: m.Inbound, session: m.Session, notices: Sequence[str] = ()) -> Reply:
+    """The reply to one message, given its sender's (locked) session, which it may update, and the
+    notices that waited for them (told before the answer)."""
+    reply = router.route(inbound, session)
+    if notices and isinstance(reply, Text):
+        reply = replace(reply, content=inbox.with_notices(notices, reply.content))
+    return _paged(reply, session)
 
 
 def _paged(reply: Reply, session: m.Session) -> Reply:

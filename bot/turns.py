@@ -11,11 +11,11 @@ instead of running the handler again. Locking: two messages of one user run one 
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis
 
-from bot import sessions, store
+from bot import inbox, sessions, store
 from bot.messages import Session
 
 DEDUPE_TTL_SECONDS = 300
@@ -40,7 +40,12 @@ if ARGV[4] == '1' then
   if sent > tonumber(ARGV[6]) then return {'limited', ''} end
 end
 if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'locked', ''} end
-return {'run', redis.call('GET', KEYS[3]) or ''}
+local notices = {}
+if ARGV[7] == '1' then
+  notices = redis.call('LRANGE', KEYS[5], 0, -1)
+  redis.call('DEL', KEYS[5])
+end
+return {'run', redis.call('GET', KEYS[3]) or '', notices}
 """
 
 _END = """
@@ -69,6 +74,7 @@ class Turn:
     token: str
     session: Session | None = None  # set when this delivery should run the message
     earlier_reply: str | None = None  # set for a retry: the first delivery's reply ('' if none came)
+    notices: list[str] = field(default_factory=list)  # the user's inbox, emptied by this turn
 
 
 def _scripts():
@@ -80,17 +86,25 @@ def _scripts():
     return cached
 
 
-def begin(openid: str, message_key: str) -> Turn:
-    """Claim the message and lock and load its sender's session (waiting up to WAIT_SECONDS)."""
+def begin(openid: str, message_key: str, take_notices: bool = True) -> Turn:
+    """Claim the message and lock and load its sender's session (waiting up to WAIT_SECONDS);
+    with `take_notices`, also empty the user's inbox into `turn.notices`."""
     begin_script, _ = _scripts()
-    keys = [f"dedupe:{message_key}", f"lock:{sessions.key(openid)}", sessions.key(openid), f"rate:{openid}"]
+    keys = [
+        f"dedupe:{message_key}",
+        f"lock:{sessions.key(openid)}",
+        sessions.key(openid),
+        f"rate:{openid}",
+        inbox.key(openid),
+    ]
     turn = Turn(keys, os.urandom(8).hex())
     deadline, claim = time.monotonic() + WAIT_SECONDS, "1"
     while True:
-        args = [turn.token, LOCK_LEASE_MS, DEDUPE_TTL_SECONDS, claim, PENDING, MESSAGES_PER_MINUTE]
-        state, value = begin_script(keys, args)
+        args = [turn.token, LOCK_LEASE_MS, DEDUPE_TTL_SECONDS, claim, PENDING, MESSAGES_PER_MINUTE, int(take_notices)]
+        state, value, *rest = begin_script(keys, args)
         if state == "run":
             turn.session = Session.from_json(openid, json.loads(value)) if value else Session(openid)
+            turn.notices = rest[0]
             return turn
         if state == "seen":
             turn.earlier_reply = value if value != PENDING else _wait_for_reply(keys[0], deadline)

@@ -275,6 +275,22 @@ def test_a_full_slot_offers_the_nearest_free_places_and_the_waitlist(citizen):
     assert citizen.say("确认").startswith("已加入候补，您排第1位")
 
 
+def test_a_couple_booked_from_the_waitlist_is_told_when_they_next_write(citizen):
+    fill_slot(NEXT_WEDNESDAY, "09:00")
+    citizen.say("下周三上午在芙蓉区登记结婚")
+    citizen.say("1")
+    citizen.say("候补上午")
+    fill_in_couple(citizen)
+    citizen.say("确认")
+    taken = bookings.active_for_openid("o_other_0")[0]
+    assert bookings.cancel(taken.code, now=MONDAY, openid="o_other_0").kind == bookings.CANCELLED
+
+    reply = citizen.say("你好")
+    assert reply.startswith("【通知】您候补的长沙市芙蓉区婚姻登记处12月2日")
+    assert "已自动为您预约" in reply and "很高兴为您服务" in reply
+    assert "【通知】" not in citizen.say("你好")  # told once
+
+
 def test_picking_a_nearby_free_place_after_a_full_slot(citizen):
     fill_slot(NEXT_WEDNESDAY, "09:00")
     citizen.say("下周三上午在芙蓉区登记结婚")

@@ -37,6 +37,10 @@ local function queue_notice(kind, b, template, extra)
     kind = kind, key = id .. ':' .. kind, code = b.code or '', openid = b.openid or '', phone = b.phone or '',
     office_id = b.office_id, date = b.date, text = text,
   }))
+  if b.openid and b.openid ~= '' then  -- and in the reply to their next message (bot/inbox.py)
+    redis.call('RPUSH', key('inbox', b.openid), text)
+    redis.call('EXPIRE', key('inbox', b.openid), INBOX_KEEP_SECONDS)
+  end
 end
 
 local function closure_reason(office_id, date)
