@@ -11,7 +11,6 @@ from scheduler import clock
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every tick at INFO
     try:
         config = Config.from_env()
         clock.tick_seconds()

@@ -47,6 +47,7 @@ def prepare(config: Config) -> None:
 
 
 def build(scheduler_class, seconds: float, zone: tzinfo):
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every tick at INFO
     clock = scheduler_class(timezone=UTC)
     clock.add_job(
         tick,
