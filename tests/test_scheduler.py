@@ -325,6 +325,16 @@ def scheduler_process(redis_url, wechat, log_path):
     return subprocess.Popen([sys.executable, "-m", "scheduler"], cwd=ROOT, env=env, stdout=log, stderr=log), log
 
 
+def stop(started) -> list[int]:
+    """SIGTERM every (process, log) pair started; their exit codes."""
+    for process, _log in started:
+        process.send_signal(signal.SIGTERM)
+    exit_codes = [process.wait(10) for process, _log in started]
+    for _process, log in started:
+        log.close()
+    return exit_codes
+
+
 def wait_until(condition, seconds=30):
     deadline = time.monotonic() + seconds
     while not condition():
@@ -345,11 +355,7 @@ def test_two_scheduler_processes_send_every_notice_exactly_once(r, redis_url, we
     try:
         done = wait_until(lambda: len(delivered_texts(wechat)) >= 60 and r.zcard(queue.LEASED) == 0)
     finally:
-        for process, _log in started:
-            process.send_signal(signal.SIGTERM)
-        exit_codes = [process.wait(10) for process, _log in started]
-        for _process, log in started:
-            log.close()
+        exit_codes = stop(started)
 
     logs = "".join(path.read_text() for path in tmp_path.glob("scheduler-*.log"))
     assert done, logs
@@ -541,11 +547,7 @@ def test_two_app_processes_and_two_schedulers_send_every_reminder_exactly_once(r
 
         done = wait_until(all_sent, 30)
     finally:
-        for process, _log in started:
-            process.send_signal(signal.SIGTERM)
-        exit_codes = [process.wait(10) for process, _log in started]
-        for _process, log in started:
-            log.close()
+        exit_codes = stop(started)
 
     logs = "".join(path.read_text() for path in tmp_path.glob("*.log"))
     assert done, logs
