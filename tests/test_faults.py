@@ -495,8 +495,8 @@ def test_killing_the_worker_mid_request_leaves_no_half_written_booking_and_the_r
                         if status < 500:
                             break
                         server_errors.append(status)
-                    except OSError:  # the worker died holding our connection: retry with the same key
-                        pass
+                    except (OSError, http.client.HTTPException):
+                        pass  # the worker died holding our connection (mid-response, too): retry with the same key
                     with lock:
                         retries[idempotency_key] += 1
                     assert time.monotonic() < deadline
