@@ -8,7 +8,8 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from bot import logs, slots, store
+from bot import logs, store
+from bot.bookings import slots
 from bot.config import Config, ConfigError
 from knowledge.charity import CharityError
 from knowledge.handbook import HandbookError
@@ -33,9 +34,11 @@ def create_app(config: Config | None = None) -> Flask:
 
     _load_knowledge()
 
-    from bot import api_bookings, api_faq, pages, webhook
+    from bot.web import pages, webhook
+    from bot.web.api import bookings as bookings_api
+    from bot.web.api import faq as faq_api
 
-    for blueprint in (webhook.blueprint, api_bookings.blueprint, api_faq.blueprint, pages.blueprint):
+    for blueprint in (webhook.blueprint, bookings_api.blueprint, faq_api.blueprint, pages.blueprint):
         app.register_blueprint(blueprint)
 
     @app.errorhandler(HTTPException)

@@ -5,7 +5,7 @@
 1. Contention: `--attempts` distinct, valid couples ask for the same slot at the same moment (one
    connection each, all opened at once). The slot is 09:00 at 长沙市芙蓉区 on the first open day of
    the booking window, given `--capacity` places the way staff would: a peak-capacity override
-   (bot.closures.set_peak) on that day. Prints confirmed (must equal the capacity), slot_full, other
+   (bot.bookings.closures.set_peak) on that day. Prints confirmed (must equal the capacity), slot_full, other
    answers, attempts/s and latency, then checks the count in Redis.
 2. Steady load: wrk sends a new couple with every request, spread over every slot of every office
    on every open day of the window (bench/booking.lua), for `--seconds`. Prints req/s, bookings/s,
@@ -42,9 +42,10 @@ from harness import (
     wrk_line,
 )
 
-from bot import bookings, closures, slots, store
+from bot import store
+from bot.bookings import closures, engine, slots
+from bot.bookings.slots import BookingRules
 from bot.config import Config
-from bot.slots import BookingRules
 from knowledge import offices
 
 CONTENDED_OFFICE = "changsha-furong"
@@ -88,7 +89,7 @@ def main() -> None:
             steady(ours.url, args, {**lua_env, "BENCH_FIRST_COUPLE": str(WARM_UP_FIRST_COUPLE)}, seconds=2)
             flush(url)
             ours_result = steady(ours.url, args, {**lua_env, "BENCH_FIRST_COUPLE": str(STEADY_FIRST_COUPLE)})
-            booked = store.client().zcard(bookings.KEYS["upcoming"])
+            booked = store.client().zcard(engine.KEYS["upcoming"])
             with gunicorn("bench.bare_app:app", args.workers, {}) as bare:
                 steady(bare.url, args, lua_env, seconds=2)
                 bare_result = steady(bare.url, args, lua_env)
@@ -109,7 +110,7 @@ def contention(server, day, now: datetime, rules: BookingRules, args) -> None:
     office = offices.current().get(CONTENDED_OFFICE)
     hhmm = slots.slot_times(office)[0]
     closures.set_peak(day, args.capacity, "基准测试")
-    slot = bookings.availability(office, day, now=now, rules=rules).slot(hhmm)
+    slot = engine.availability(office, day, now=now, rules=rules).slot(hhmm)
     if slot is None or slot.capacity != args.capacity:
         raise SystemExit(f"{office.name} {day} {hhmm} is not bookable with capacity {args.capacity}: {slot}")
     host, port = server.host_port
@@ -132,8 +133,8 @@ def contention(server, day, now: datetime, rules: BookingRules, args) -> None:
     outcomes = Counter(_outcome(a) for a in answers)
     confirmed, full = outcomes.pop("confirmed", 0), outcomes.pop("slot_full", 0)
     latencies = [a.seconds * 1000 for a in answers]
-    stored = int(store.client().hget(bookings.KEYS["taken"] % (office.id, day.isoformat()), hhmm) or 0)
-    holders = [b for b in bookings.on_day(office.id, day) if b.time == hhmm and b.active]
+    stored = int(store.client().hget(engine.KEYS["taken"] % (office.id, day.isoformat()), hhmm) or 0)
+    holders = [b for b in engine.on_day(office.id, day) if b.time == hhmm and b.active]
     verdict = "ok" if confirmed == stored == len(holders) == args.capacity else "WRONG"
     print(
         f"confirmed {confirmed} (must be {args.capacity}: {verdict}; Redis: taken {stored}, "

@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bot import idcard  # noqa: E402
-from bot.protocol import sign  # noqa: E402
+from bot.bookings import idcard  # noqa: E402
+from bot.wechat.protocol import sign  # noqa: E402
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"  # the benchmarks' database: flushed by them
 TOKEN = "bench-token"
@@ -250,6 +250,6 @@ def couple(n: int) -> list[dict]:
 
 def open_days(now, rules) -> list[date]:
     """Days inside the booking window that the statutory calendar keeps open (an empty store adds no closures)."""
-    from bot import slots
+    from bot.bookings import slots
 
     return [d for d in slots.window_days(now, rules) if not slots.calendar_reason(d)]

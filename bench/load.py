@@ -57,9 +57,10 @@ from harness import (
     wrk_line,
 )
 
-from bot import bookings, store
+from bot import store
+from bot.bookings import engine
+from bot.bookings.slots import BookingRules, window_days
 from bot.config import Config
-from bot.slots import BookingRules, window_days
 from knowledge import offices
 
 HANDBOOK_TEXTS = ["口罩怎么戴", "养老院可以探视吗", "发烧了怎么办", "居家隔离要注意什么", "消毒液怎么配"]
@@ -171,7 +172,7 @@ def burst(env: dict, url: str, args) -> None:
     office = offices.current().get(BURST_OFFICE)
     now = datetime.now(Config.from_env().tz)
     rules = BookingRules.from_env()
-    days = bookings.availability_for([(office, d) for d in window_days(now, rules)], now=now, rules=rules)
+    days = engine.availability_for([(office, d) for d in window_days(now, rules)], now=now, rules=rules)
     places = [(d.date, s.time) for d in days if d.open for s in d.slots]
     capacity = sum(s.capacity for d in days if d.open for s in d.slots)
     print(
@@ -290,13 +291,13 @@ async def _chat(host, port, openid: str, people: list[dict], office, day, hhmm: 
 def check_burst(office, days, capacity: int) -> None:
     """Count in Redis: confirmed places at the office, and ID hashes held by two confirmed bookings."""
     client = store.client()
-    taken = sum(int(n) for d in days for n in client.hvals(bookings.KEYS["taken"] % (office.id, d.date.isoformat())))
+    taken = sum(int(n) for d in days for n in client.hvals(engine.KEYS["taken"] % (office.id, d.date.isoformat())))
     # Every booking record (a code is 6 characters), not the engine's own indexes of them.
-    codes = [key.split(":")[1] for key in client.scan_iter(match=bookings.KEYS["booking"] % "??????", count=1000)]
+    codes = [key.split(":")[1] for key in client.scan_iter(match=engine.KEYS["booking"] % "??????", count=1000)]
     pipe = client.pipeline(transaction=False)
     for code in codes:
-        pipe.hmget(bookings.KEYS["booking"] % code, "office_id", "status", "hash1", "hash2", "channel")
-    records = [r for r in pipe.execute() if r[1] == bookings.CONFIRMED]
+        pipe.hmget(engine.KEYS["booking"] % code, "office_id", "status", "hash1", "hash2", "channel")
+    records = [r for r in pipe.execute() if r[1] == engine.CONFIRMED]
     here = [r for r in records if r[0] == office.id]
     holders = Counter(h for r in records for h in r[2:4])
     twice = sum(1 for count in holders.values() if count > 1)

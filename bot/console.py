@@ -12,9 +12,9 @@ import sys
 from datetime import date, datetime
 
 from app import create_app
-from bot import simulate
+from bot.bookings import summaries
+from bot.wechat import simulate
 from knowledge import offices
-from scheduler import summaries
 
 
 def _xml_for(line: str, openid: str) -> str | None:

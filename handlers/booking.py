@@ -8,7 +8,7 @@ staff print one per office.
 
 from datetime import datetime
 
-from bot import bookings, settings, slots
+from bot.bookings import engine, settings, slots
 from bot.messages import TEXT, Inbound, Session
 from bot.replies import Text
 from handlers import booking_steps as steps
@@ -28,7 +28,7 @@ def start(message: Inbound, session: Session) -> Text:
     if not (session.flow == FLOW and session.data.get("goal") in (BOOK, WAITLIST) and message.kind == TEXT):
         steps.begin(session, BOOK)
     steps.absorb(message.text, session, now)
-    active = bookings.active_for_openid(message.openid)
+    active = engine.active_for_openid(message.openid)
     lead = say.already_has_booking(active) if active else "好的，我们来预约结婚登记（疫情期间错峰办理）。"
     return _lead(lead, session, now)
 
@@ -44,7 +44,7 @@ def resume_prompt(session: Session) -> str:
 
 
 def my_booking(message: Inbound, session: Session) -> Text:
-    return Text(say.my_bookings(bookings.active_for_openid(message.openid)))
+    return Text(say.my_bookings(engine.active_for_openid(message.openid)))
 
 
 def cancel(message: Inbound, session: Session) -> Text:
@@ -82,13 +82,13 @@ def scan(message: Inbound, session: Session) -> Text | None:
     if office is None:
         return Text(say.BAD_CHECKIN_CODE)
     now = message.received_at
-    active = bookings.active_for_openid(message.openid)
+    active = engine.active_for_openid(message.openid)
     if not active:
         return Text(say.NO_CHECKIN_BOOKING)
     # Today's booking here first, then today's anywhere (so the engine can say "wrong office"), then the next.
     booking = min(active, key=lambda b: (b.date != now.date(), b.office_id != office.id, b.starts_at))
-    outcome = bookings.check_in(booking.code, office.id, now=now, rules=slots.current_rules())
-    if outcome.kind == bookings.CHECKED_IN:
+    outcome = engine.check_in(booking.code, office.id, now=now, rules=slots.current_rules())
+    if outcome.kind == engine.CHECKED_IN:
         return Text(say.checked_in(outcome.booking, outcome.message))
     return Text(f"{outcome.message}。")
 
@@ -98,7 +98,7 @@ def scan(message: Inbound, session: Session) -> Text | None:
 
 def _manage(message: Inbound, session: Session, goal: str, lead: str) -> Text:
     """取消预约 / 改约: the user's active bookings; one is taken at once, several are listed to pick from."""
-    active = bookings.active_for_openid(message.openid)
+    active = engine.active_for_openid(message.openid)
     if not active:
         return Text(say.NO_BOOKING)
     now = message.received_at

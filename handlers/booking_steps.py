@@ -4,7 +4,7 @@ The dialogue fills gaps instead of marching through steps: whatever a message na
 a date, a half-day, a time) is kept, and the next question is the first thing still missing
 (`ask_next`). So "下周三上午在芙蓉区登记结婚" goes straight to that morning's slots, "改日期" only
 forgets the date, and a correction never loses the rest. Every rule (window, calendar, closures,
-capacity, eligibility, cutoff) belongs to bot/slots.py, bot/applicants.py or the engine; this
+capacity, eligibility, cutoff) belongs to bot/bookings/slots.py, bot/bookings/applicants.py or the engine; this
 module asks, shows and passes their answers on. The wording lives in handlers/booking_text.py.
 
 Session data while session.flow == "booking":
@@ -29,9 +29,9 @@ from functools import cache
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from bot import applicants, bookings, dates, idcard, settings, slots
+from bot.bookings import applicants, dates, engine, idcard, settings, slots
+from bot.bookings.slots import current_rules
 from bot.messages import Inbound, Session
-from bot.slots import current_rules
 from handlers import booking_text as say
 from handlers import handbook
 from knowledge import offices
@@ -166,7 +166,7 @@ def _pick_step(message: Inbound, text: str, session: Session, now: datetime) -> 
         return None
     session.data.update(choice)
     if session.data["goal"] == RESCHEDULE:
-        session.data["office_id"] = bookings.get(choice["code"]).office_id
+        session.data["office_id"] = engine.get(choice["code"]).office_id
     return ask_next(session, now)
 
 
@@ -186,18 +186,18 @@ _STEPS = {
 
 def _submit_booking(message: Inbound, session: Session, now: datetime) -> str:
     data, office, day = session.data, _office(session), date.fromisoformat(session.data["date"])
-    outcome = bookings.book(
+    outcome = engine.book(
         office,
         day,
         data["time"],
         _people(session),
         now=now,
-        channel=bookings.WECHAT,
+        channel=engine.WECHAT,
         openid=message.openid,
         idempotency_key=f"wechat:{data['draft']}",
         rules=current_rules(),
     )
-    if outcome.kind == bookings.CONFIRMED:
+    if outcome.kind == engine.CONFIRMED:
         session.leave()
         return say.booked(outcome.booking, office, _cutoff_cn(), settings.ceremony_notice())
     return _refused(outcome, session, now)
@@ -205,7 +205,7 @@ def _submit_booking(message: Inbound, session: Session, now: datetime) -> str:
 
 def _submit_waitlist(message: Inbound, session: Session, now: datetime) -> str:
     data = session.data
-    outcome = bookings.join_waitlist(
+    outcome = engine.join_waitlist(
         _office(session),
         date.fromisoformat(data["date"]),
         _people(session),
@@ -214,7 +214,7 @@ def _submit_waitlist(message: Inbound, session: Session, now: datetime) -> str:
         openid=message.openid,
         rules=current_rules(),
     )
-    if outcome.kind in (bookings.WAITING, bookings.ALREADY_WAITING):
+    if outcome.kind in (engine.WAITING, engine.ALREADY_WAITING):
         session.leave()
         return f"{outcome.message}。"
     return _refused(outcome, session, now)
@@ -222,7 +222,7 @@ def _submit_waitlist(message: Inbound, session: Session, now: datetime) -> str:
 
 def _submit_reschedule(message: Inbound, session: Session, now: datetime) -> str:
     data = session.data
-    outcome = bookings.reschedule(
+    outcome = engine.reschedule(
         data["code"],
         _office(session),
         date.fromisoformat(data["date"]),
@@ -231,16 +231,16 @@ def _submit_reschedule(message: Inbound, session: Session, now: datetime) -> str
         openid=message.openid,
         rules=current_rules(),
     )
-    if outcome.kind == bookings.RESCHEDULED:
+    if outcome.kind == engine.RESCHEDULED:
         session.leave()
         return say.rescheduled(outcome.booking)
     return _refused(outcome, session, now)
 
 
 def _submit_cancel(message: Inbound, session: Session, now: datetime) -> str:
-    outcome = bookings.cancel(session.data["code"], now=now, openid=message.openid, rules=current_rules())
+    outcome = engine.cancel(session.data["code"], now=now, openid=message.openid, rules=current_rules())
     session.leave()
-    if outcome.kind == bookings.CANCELLED:
+    if outcome.kind == engine.CANCELLED:
         return say.cancelled(outcome.booking)
     return f"{outcome.message}。"
 
@@ -248,16 +248,16 @@ def _submit_cancel(message: Inbound, session: Session, now: datetime) -> str:
 _SUBMIT = {BOOK: _submit_booking, WAITLIST: _submit_waitlist, RESCHEDULE: _submit_reschedule, CANCEL: _submit_cancel}
 
 
-def _refused(outcome: bookings.Outcome, session: Session, now: datetime) -> str:
+def _refused(outcome: engine.Outcome, session: Session, now: datetime) -> str:
     """A refusal: a wrong field goes back to its question; anything else ends the dialogue."""
-    if outcome.kind == bookings.SLOT_FULL:
+    if outcome.kind == engine.SLOT_FULL:
         data = session.data
         day, hhmm = date.fromisoformat(data["date"]), data.pop("time")
         return _offer_alternatives(session, day, hhmm, outcome.alternatives)
-    if outcome.kind in (bookings.INVALID, bookings.CLOSED) and outcome.fields:
+    if outcome.kind in (engine.INVALID, engine.CLOSED) and outcome.fields:
         return _refuse_fields(session, outcome.fields, outcome.message, now)
     session.leave()
-    hint = "如是您本人的预约，可回复“我的预约”查看。" if outcome.kind == bookings.ALREADY_BOOKED else ""
+    hint = "如是您本人的预约，可回复“我的预约”查看。" if outcome.kind == engine.ALREADY_BOOKED else ""
     return f"{outcome.message}。{hint}"
 
 
@@ -296,17 +296,17 @@ def ask_next(session: Session, now: datetime) -> str:
     """Ask for the first thing still missing, and remember it as the step the next message answers."""
     data = session.data
     if data["goal"] in (RESCHEDULE, CANCEL) and not data.get("code"):
-        active = bookings.active_for_openid(session.openid)
+        active = engine.active_for_openid(session.openid)
         question = say.ask_pick(active, "取消" if data["goal"] == CANCEL else "改约")
         return _ask(session, PICK, question, [{"code": b.code} for b in active])
     if data["goal"] == CANCEL:
-        return _ask(session, CONFIRM, say.cancel_question(bookings.get(data["code"])))
+        return _ask(session, CONFIRM, say.cancel_question(engine.get(data["code"])))
     office = _office(session)
     if office is None:
         return _ask_office(session)
     if not data.get("date"):
         return _ask_date(session, office, now)
-    day = bookings.availability(office, date.fromisoformat(data["date"]), now=now, rules=current_rules())
+    day = engine.availability(office, date.fromisoformat(data["date"]), now=now, rules=current_rules())
     if not day.open:
         data.pop("date")
         data.pop("time", None)
@@ -319,12 +319,10 @@ def ask_next(session: Session, now: datetime) -> str:
             reason = slots.slot_reason(office, day.date, data.pop("time"), now, current_rules()) or "这个时段不能预约"
             return f"{reason}。\n" + _ask_slot(session, office, day, now)
         if not slot.remaining:
-            alternatives = bookings.alternatives(office, day.date, slot.time, now=now, rules=current_rules())
+            alternatives = engine.alternatives(office, day.date, slot.time, now=now, rules=current_rules())
             return _offer_alternatives(session, day.date, data.pop("time"), alternatives)
     if data["goal"] == RESCHEDULE:
-        return _ask(
-            session, CONFIRM, say.reschedule_summary(bookings.get(data["code"]), office, day.date, data["time"])
-        )
+        return _ask(session, CONFIRM, say.reschedule_summary(engine.get(data["code"]), office, day.date, data["time"]))
     people = _people(session)
     for who in (0, 1):
         person = people[who] if who < len(people) else {}
@@ -332,7 +330,7 @@ def ask_next(session: Session, now: datetime) -> str:
             session.data["who"] = who
             step = NAME if not person.get("name") else ID
             return _ask(session, step, say.ask_name(who) if step == NAME else say.ask_id(who))
-    names = [bookings.mask_name(p["name"]) for p in people]
+    names = [engine.mask_name(p["name"]) for p in people]
     numbers = [idcard.mask(p["id_number"]) for p in people]
     if data["goal"] == WAITLIST:
         return _ask(session, CONFIRM, say.waitlist_summary(office, day.date, data.get("half", ""), names, numbers))
@@ -359,7 +357,7 @@ def _ask_office(session: Session) -> str:
 
 
 def _ask_date(session: Session, office: offices.Office, now: datetime) -> str:
-    days = bookings.availability_for(
+    days = engine.availability_for(
         [(office, d) for d in slots.window_days(now, current_rules())], now=now, rules=current_rules()
     )
     return _ask(session, DATE, say.ask_date(office, days), [{"date": d.date.isoformat()} for d in days if d.open])
@@ -452,7 +450,7 @@ def _count_try(session: Session, field: str) -> bool:
 @cache
 def _fernet() -> Fernet:
     # Derived from the same secret as the engine's ID hashes, but a different key for a different use.
-    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(b"booking-session:" + bookings.pii_key()).digest()))
+    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(b"booking-session:" + engine.pii_key()).digest()))
 
 
 def _people(session: Session) -> list[dict]:

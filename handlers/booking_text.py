@@ -7,8 +7,8 @@ and changed without touching the dialogue. Names and ID numbers arrive here alre
 from collections.abc import Sequence
 from datetime import date
 
-from bot.bookings import Alternative, Booking
-from bot.slots import DayAvailability
+from bot.bookings.engine import Alternative, Booking
+from bot.bookings.slots import DayAvailability
 from knowledge.offices import UNVERIFIED, Office
 
 WEEKDAYS = "一二三四五六日"

@@ -1,8 +1,8 @@
 """Welcome, help, leaving a flow, paging, and the polite answers to things we can't read."""
 
 from bot.messages import Inbound, Session
-from bot.render import with_more_hint
 from bot.replies import Text
+from bot.wechat.render import with_more_hint
 from knowledge import menu
 from knowledge.normalize import compact
 

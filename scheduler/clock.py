@@ -12,8 +12,9 @@ from datetime import UTC, datetime, tzinfo
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from bot import outbound, store, wechat_api
+from bot import store
 from bot.config import Config, ConfigError
+from bot.wechat import api, outbound
 from scheduler import worker
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ def tick_seconds(environ=None) -> float:
 
 def prepare(config: Config) -> None:
     """Outbound messages need the WeChat client and templates in this process too."""
-    outbound.init(wechat_api.make_client(config), outbound.templates_from_env())
+    outbound.init(api.make_client(config), outbound.templates_from_env())
 
 
 def build(scheduler_class, seconds: float, zone: tzinfo):

@@ -18,11 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from bot import bookings, outbound
-from scheduler import reminders, summaries
+from bot.bookings import engine, reminders, summaries
+from bot.wechat import outbound
 
 NOTICE = "notice"
-NOTICES_PENDING = bookings.KEYS["notices"]
+NOTICES_PENDING = engine.KEYS["notices"]
 
 
 @dataclass(frozen=True)
@@ -50,17 +50,29 @@ def send_notice(payload: dict, now: datetime) -> None:
     outbound.send(payload["openid"], payload["kind"], payload["key"], payload["text"], payload, now=now)
 
 
+def send_reminder(payload: dict, now: datetime) -> None:
+    booking = engine.get(payload["code"])
+    planned_start = datetime.fromisoformat(payload["starts_at"])
+    if not booking or not booking.active or booking.starts_at != planned_start or now >= booking.starts_at:
+        return  # cancelled, moved, or the scheduler was down past the slot: a reminder would mislead
+    lead = payload["lead"]
+    template_data = {"office": booking.office_name, "time": reminders.when(booking), "code": booking.code}
+    # The slot is part of the key: a booking moved after its first reminder gets reminded of the new time.
+    key = f"{booking.code}:reminder_{lead}:{booking.date.isoformat()}T{booking.time}"
+    outbound.send(booking.openid, f"reminder_{lead}", key, reminders.text(booking, lead), template_data, now=now)
+
+
 def mark_no_shows(payload: dict, now: datetime) -> None:
-    bookings.mark_no_shows(now)
+    engine.mark_no_shows(now)
 
 
 def anonymise_expired(payload: dict, now: datetime) -> None:
-    bookings.anonymise_expired(now)
+    engine.anonymise_expired(now)
 
 
 JOBS = {
     NOTICE: Job(send_notice),
-    reminders.REMINDER: Job(reminders.send_reminder),
+    reminders.REMINDER: Job(send_reminder),
     "no_shows": Job(mark_no_shows, every=timedelta(minutes=1)),
     "anonymise": Job(anonymise_expired, every=timedelta(hours=1)),
     "summary": Job(summaries.write_daily, daily_at=summaries.DAILY_AT),

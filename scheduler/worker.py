@@ -3,7 +3,8 @@
 import logging
 from datetime import datetime
 
-from scheduler import jobs, queue
+from bot import queue
+from scheduler import jobs
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """A citizen's phone, for tests: sends signed WeChat XML through the real `/wechat` endpoint and
 reads the reply the way the person would see it."""
 
-from bot import simulate
+from bot.wechat import simulate
 
 
 class Chat:

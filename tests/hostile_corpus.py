@@ -20,8 +20,9 @@ from urllib.parse import quote, urlencode
 
 from wechatpy.crypto import WeChatCrypto
 
-from bot import idcard, simulate
-from bot.protocol import sign
+from bot.bookings import idcard
+from bot.wechat import simulate
+from bot.wechat.protocol import sign
 
 OTHER_APPID = "wx0000000000000bad"
 ADDRESS_PREFIX = "198.51.100."  # documentation addresses: one per web request, so no case trips the per-IP limit

@@ -4,7 +4,7 @@ import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot import bookings
+from bot.bookings import engine
 from knowledge import offices
 from tests.test_applicants import make_id
 
@@ -33,15 +33,15 @@ def pages_app(make_app, clock: Clock, **config):
     return app
 
 
-def book_couple(day, hhmm: str, serial: int = 20, office_id: str = FURONG) -> bookings.Booking:
+def book_couple(day, hhmm: str, serial: int = 20, office_id: str = FURONG) -> engine.Booking:
     """A couple booked by phone, as if earlier in the week."""
     people = [
         {"name": "王五", "id_number": make_id("19900101", "男", serial=f"{serial}")},
         {"name": "赵六", "id_number": make_id("19920202", "女", serial=f"{serial}")},
     ]
     office = offices.current().get(office_id)
-    outcome = bookings.book(office, day, hhmm, people, now=MONDAY, channel=bookings.PHONE, phone="13800001234")
-    assert outcome.kind == bookings.CONFIRMED, outcome
+    outcome = engine.book(office, day, hhmm, people, now=MONDAY, channel=engine.PHONE, phone="13800001234")
+    assert outcome.kind == engine.CONFIRMED, outcome
     return outcome.booking
 
 

@@ -9,9 +9,10 @@ from datetime import date, datetime, timedelta
 import pytest
 from flask import Flask
 
-from bot import api_bookings, idcard, slots
+from bot.bookings import idcard, slots
+from bot.bookings.slots import BookingRules
 from bot.config import Config
-from bot.slots import BookingRules
+from bot.web.api import bookings as bookings_api
 
 STAFF = {"Authorization": "Bearer staff"}
 _serial = itertools.count(1)
@@ -21,7 +22,7 @@ _serial = itertools.count(1)
 def client(r, redis_url):
     app = Flask("t")
     app.config["TONGZHOU"] = Config(admin_token="staff", redis_url=redis_url)
-    app.register_blueprint(api_bookings.blueprint)
+    app.register_blueprint(bookings_api.blueprint)
     return app.test_client()
 
 
@@ -174,7 +175,7 @@ def test_check_in_is_for_staff_and_explains_wrong_office_and_wrong_day(client):
 
 
 def test_web_requests_beyond_the_limit_get_429(client):
-    for _ in range(api_bookings.WEB_LIMIT):
+    for _ in range(bookings_api.WEB_LIMIT):
         assert client.post("/api/v1/bookings", json={"channel": "web"}).status_code == 422
     refused = client.post("/api/v1/bookings", json={"channel": "web"})
     assert refused.status_code == 429

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from bot import applicants, idcard
+from bot.bookings import applicants, idcard
 
 ON = date(2026, 12, 1)
 

@@ -10,8 +10,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import bookings, sessions, simulate
-from bot.slots import BookingRules
+from bot.bookings import engine
+from bot.bookings.slots import BookingRules
+from bot.chat import sessions
+from bot.wechat import simulate
 from knowledge import offices
 from tests.test_applicants import make_id
 
@@ -92,8 +94,8 @@ def fill_slot(day: date, hhmm: str, office_id: str = "changsha-furong") -> None:
             {"name": "王五", "id_number": make_id("19900101", "男", serial=f"{50 + n}")},
             {"name": "赵六", "id_number": make_id("19920202", "女", serial=f"{50 + n}")},
         ]
-        outcome = bookings.book(office, day, hhmm, people, now=MONDAY, openid=f"o_other_{n}", rules=BookingRules())
-        assert outcome.kind == bookings.CONFIRMED
+        outcome = engine.book(office, day, hhmm, people, now=MONDAY, openid=f"o_other_{n}", rules=BookingRules())
+        assert outcome.kind == engine.CONFIRMED
 
 
 # ---- starting and choosing where and when ------------------------------------------------------
@@ -169,7 +171,7 @@ def test_a_full_booking_ends_with_a_code_and_what_to_bring(citizen, r):
     assert "长沙市芙蓉区婚姻登记处" in reply and "12月2日（周三） 09:30" in reply
     assert "身份证" in reply and "口罩" in reply and "前10分钟" in reply
     assert "取消预约" in reply and "待核实" in reply
-    [booking] = bookings.active_for_openid(citizen.openid)
+    [booking] = engine.active_for_openid(citizen.openid)
     assert booking.code in reply and booking.channel == "wechat"
     assert citizen.session.flow is None
 
@@ -215,13 +217,13 @@ def test_after_three_wrong_tries_the_bot_offers_to_stop_or_come_back_later(citiz
 def test_the_same_person_cannot_hold_two_bookings(citizen):
     office = offices.current().get("changsha-tianxin")
     other = [{"name": "张三", "id_number": HIM}, {"name": "王芳", "id_number": make_id("19960101", "女")}]
-    assert bookings.book(office, NEXT_WEDNESDAY, "14:00", other, now=MONDAY, rules=BookingRules()).kind == "confirmed"
+    assert engine.book(office, NEXT_WEDNESDAY, "14:00", other, now=MONDAY, rules=BookingRules()).kind == "confirmed"
     citizen.say("下周三上午在芙蓉区登记结婚")
     citizen.say("1")
     fill_in_couple(citizen)
     reply = citizen.say("确认")
     assert reply.startswith("第一位申请人已有一个有效预约，每人同时只能有一个预约")
-    assert bookings.active_for_openid(citizen.openid) == []
+    assert engine.active_for_openid(citizen.openid) == []
 
 
 # ---- detours, corrections and leaving --------------------------------------------------------
@@ -282,8 +284,8 @@ def test_a_couple_booked_from_the_waitlist_is_told_when_they_next_write(citizen)
     citizen.say("候补上午")
     fill_in_couple(citizen)
     citizen.say("确认")
-    taken = bookings.active_for_openid("o_other_0")[0]
-    assert bookings.cancel(taken.code, now=MONDAY, openid="o_other_0").kind == bookings.CANCELLED
+    taken = engine.active_for_openid("o_other_0")[0]
+    assert engine.cancel(taken.code, now=MONDAY, openid="o_other_0").kind == engine.CANCELLED
 
     reply = citizen.say("你好")
     assert reply.startswith("【通知】您候补的长沙市芙蓉区婚姻登记处12月2日")
@@ -317,8 +319,8 @@ def test_cancelling_asks_first_then_frees_the_place(citizen):
     question = citizen.say("取消预约")
     assert "要取消这个预约吗" in question and code in question
     assert citizen.say("确认").startswith(f"已取消预约（确认码 {code}")
-    assert bookings.get(code).status == "cancelled"
-    assert bookings.active_for_openid(citizen.openid) == []
+    assert engine.get(code).status == "cancelled"
+    assert engine.active_for_openid(citizen.openid) == []
 
 
 def test_cancelling_within_two_hours_of_the_slot_is_refused(citizen):
@@ -326,7 +328,7 @@ def test_cancelling_within_two_hours_of_the_slot_is_refused(citizen):
     citizen.at(datetime(2026, 12, 2, 8, 0, tzinfo=TZ))
     citizen.say("取消预约")
     assert "预约开始前2小时内不能在线取消或改约" in citizen.say("确认")
-    assert bookings.get(code).status == "confirmed"
+    assert engine.get(code).status == "confirmed"
 
 
 def test_rescheduling_walks_date_then_slot_then_confirm(citizen):
@@ -337,7 +339,7 @@ def test_rescheduling_walks_date_then_slot_then_confirm(citizen):
     assert "原来：长沙市芙蓉区婚姻登记处 12月2日（周三） 09:30" in summary
     assert "改为：长沙市芙蓉区婚姻登记处 12月3日（周四） 14:00" in summary
     assert citizen.say("确认").startswith(f"改约成功！确认码不变：{code}")
-    moved = bookings.get(code)
+    moved = engine.get(code)
     assert (moved.date, moved.time, moved.status) == (date(2026, 12, 3), "14:00", "confirmed")
 
 
@@ -347,7 +349,7 @@ def test_scanning_the_office_qr_code_checks_the_couple_in(citizen):
     assert citizen.scan("checkin:changsha-tianxin") == "这个预约在长沙市芙蓉区婚姻登记处，不是本登记处。"
     reply = citizen.scan("checkin:changsha-furong")
     assert reply.startswith("签到成功") and code in reply
-    assert bookings.get(code).status == "checked_in"
+    assert engine.get(code).status == "checked_in"
 
 
 def test_scanning_too_early_says_when_check_in_opens(citizen):
@@ -369,7 +371,7 @@ def test_following_the_account_by_scanning_the_office_code_also_checks_in(citize
     citizen.at(datetime(2026, 12, 2, 9, 20, tzinfo=TZ))
     xml = simulate.event(citizen.openid, "subscribe", "qrscene_checkin:changsha-furong", created=citizen._created())
     assert citizen._send(xml).startswith("签到成功")
-    assert bookings.get(code).status == "checked_in"
+    assert engine.get(code).status == "checked_in"
 
 
 def test_with_two_bookings_the_user_picks_which_one_to_cancel(citizen):
@@ -381,7 +383,7 @@ def test_with_two_bookings_the_user_picks_which_one_to_cancel(citizen):
     assert "您有2个预约，要取消哪一个" in question and first in question and second in question
     assert f"确认码 {second}" in citizen.say("2")
     citizen.say("确认")
-    assert [b.code for b in bookings.active_for_openid(citizen.openid)] == [first]
+    assert [b.code for b in engine.active_for_openid(citizen.openid)] == [first]
 
 
 def test_a_name_and_id_number_can_come_in_one_message(citizen):

@@ -7,10 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot import bookings, idcard
-from bot.slots import BookingRules
+from bot import queue
+from bot.bookings import engine, idcard, reminders
+from bot.bookings.slots import BookingRules
 from knowledge.offices import Office, Registry
-from scheduler import queue, reminders
 
 TZ = ZoneInfo("Asia/Shanghai")
 FURONG = Office("changsha-furong", "长沙市芙蓉区婚姻登记处", "长沙市", "芙蓉区", 28.19, 113.03, capacity=2)
@@ -44,21 +44,21 @@ def couple(groom_birth: str = "19900101", bride_birth: str = "19920202") -> list
 
 
 def book(people=None, office=FURONG, day=TUESDAY, hhmm="09:00", now=NOW, **kwargs):
-    return bookings.book(office, day, hhmm, people or couple(), now=now, registry=CHANGSHA, **kwargs)
+    return engine.book(office, day, hhmm, people or couple(), now=now, registry=CHANGSHA, **kwargs)
 
 
 def test_a_couple_books_and_gets_a_short_unambiguous_code(r):
     people = couple()
     outcome = book(people, openid="o-1")
-    assert outcome.kind == bookings.CONFIRMED
+    assert outcome.kind == engine.CONFIRMED
     b = outcome.booking
     assert len(b.code) == 6 and not set(b.code) & set("0O1IL")
     assert (b.office_id, b.date, b.time, b.status) == ("changsha-furong", TUESDAY, "09:00", "confirmed")
     assert b.names == ("张*", "李*")
     assert b.id_numbers == tuple(idcard.mask(p["id_number"]) for p in people)
     assert [e.event for e in b.history] == ["created"]
-    assert bookings.active_for_openid("o-1") == [b]
-    assert bookings.matches_id(b.code, people[1]["id_number"]) == b
+    assert engine.active_for_openid("o-1") == [b]
+    assert engine.matches_id(b.code, people[1]["id_number"]) == b
 
 
 def test_neither_full_names_nor_id_numbers_are_stored_anywhere(r):
@@ -75,9 +75,9 @@ def test_neither_full_names_nor_id_numbers_are_stored_anywhere(r):
 
 def test_a_full_slot_offers_the_nearest_free_places_at_the_same_office_first(r):
     for _ in range(2):
-        assert book(hhmm="10:00").kind == bookings.CONFIRMED
+        assert book(hhmm="10:00").kind == engine.CONFIRMED
     outcome = book(hhmm="10:00")
-    assert outcome.kind == bookings.SLOT_FULL
+    assert outcome.kind == engine.SLOT_FULL
     assert "已约满" in outcome.message
     first = outcome.alternatives[0]
     assert (first.office_id, first.date) == ("changsha-furong", TUESDAY)
@@ -90,19 +90,19 @@ def test_when_the_office_is_full_for_the_whole_window_the_same_city_is_offered(r
     rules = BookingRules(window_days=2)  # Tuesday and Wednesday
     city = Registry([tiny, TIANXIN])
     for day in (TUESDAY, WEDNESDAY):
-        assert bookings.book(tiny, day, "09:00", couple(), now=NOW, rules=rules, registry=city).kind == "confirmed"
-    outcome = bookings.book(tiny, TUESDAY, "09:00", couple(), now=NOW, rules=rules, registry=city)
-    assert outcome.kind == bookings.SLOT_FULL
+        assert engine.book(tiny, day, "09:00", couple(), now=NOW, rules=rules, registry=city).kind == "confirmed"
+    outcome = engine.book(tiny, TUESDAY, "09:00", couple(), now=NOW, rules=rules, registry=city)
+    assert outcome.kind == engine.SLOT_FULL
     assert {a.office_id for a in outcome.alternatives} == {"changsha-tianxin"}
     assert (outcome.alternatives[0].date, outcome.alternatives[0].time) == (TUESDAY, "09:00")
 
 
 def test_a_person_has_one_active_booking_across_all_offices(r):
     people = couple()
-    assert book(people).kind == bookings.CONFIRMED
+    assert book(people).kind == engine.CONFIRMED
     other_partner = [couple()[0], people[1]]
     outcome = book(other_partner, office=TIANXIN, day=THURSDAY)
-    assert outcome.kind == bookings.ALREADY_BOOKED
+    assert outcome.kind == engine.ALREADY_BOOKED
     assert outcome.message.startswith("第二位申请人已有一个有效预约")
 
 
@@ -110,21 +110,21 @@ def test_wrong_check_digit_underage_and_same_person_are_refused_with_the_field(r
     bad = couple()
     bad[1]["id_number"] = bad[1]["id_number"][:17] + ("0" if bad[1]["id_number"][17] != "0" else "1")
     outcome = book(bad)
-    assert outcome.kind == bookings.INVALID
+    assert outcome.kind == engine.INVALID
     assert outcome.fields == {"applicants[1].id_number": "第二位申请人的身份证号校验位不对，请核对最后一位"}
     young = couple(groom_birth="20050101")
     assert "未满22周岁" in book(young).fields["applicants[0].id_number"]
     same = couple()
-    assert book([same[0], same[0]]).kind == bookings.INVALID
+    assert book([same[0], same[0]]).kind == engine.INVALID
     assert r.keys("booking:*") == []
 
 
 def test_holidays_and_days_outside_the_window_are_invalid_and_staff_closures_are_closed(r):
     assert book(day=date(2026, 3, 7)).fields == {"date": "周末"}
     assert "14天以内" in book(day=date(2026, 3, 20)).fields["date"]
-    bookings.close(WEDNESDAY, "疫情防控", now=NOW)
+    engine.close(WEDNESDAY, "疫情防控", now=NOW)
     closed = book(day=WEDNESDAY)
-    assert closed.kind == bookings.CLOSED
+    assert closed.kind == engine.CLOSED
     assert closed.fields == {"date": "该日已暂停登记：疫情防控"}
     assert book(hhmm="12:00").fields["time"] == "长沙市芙蓉区婚姻登记处没有 12:00 这个时段"
 
@@ -135,14 +135,14 @@ def test_hundreds_of_parallel_bookings_fill_exactly_the_capacity(r):
     city = Registry([five])
 
     def attempt(people):
-        return bookings.book(five, TUESDAY, "09:00", people, now=NOW, channel=bookings.WEB, registry=city).kind
+        return engine.book(five, TUESDAY, "09:00", people, now=NOW, channel=engine.WEB, registry=city).kind
 
     with ThreadPoolExecutor(32) as pool:
         kinds = list(pool.map(attempt, couples))
-    assert kinds.count(bookings.CONFIRMED) == 5
-    assert kinds.count(bookings.SLOT_FULL) == 295
+    assert kinds.count(engine.CONFIRMED) == 5
+    assert kinds.count(engine.SLOT_FULL) == 295
     assert r.hget("booking:taken:changsha-furong:2026-03-03", "09:00") == "5"
-    assert len(bookings.on_day("changsha-furong", TUESDAY)) == 5
+    assert len(engine.on_day("changsha-furong", TUESDAY)) == 5
 
 
 def test_the_same_couple_trying_many_slots_at_once_gets_exactly_one(r):
@@ -154,39 +154,39 @@ def test_the_same_couple_trying_many_slots_at_once_gets_exactly_one(r):
 
     with ThreadPoolExecutor(32) as pool:
         kinds = list(pool.map(attempt, times))
-    assert kinds.count(bookings.CONFIRMED) == 1
-    assert kinds.count(bookings.ALREADY_BOOKED) == 99
+    assert kinds.count(engine.CONFIRMED) == 1
+    assert kinds.count(engine.ALREADY_BOOKED) == 99
 
 
 def test_a_retried_request_with_the_same_idempotency_key_returns_the_first_booking(r):
     people = couple()
     first = book(people, idempotency_key="api:abc")
     again = book(people, idempotency_key="api:abc")
-    assert again.kind == bookings.CONFIRMED and again.booking.code == first.booking.code
+    assert again.kind == engine.CONFIRMED and again.booking.code == first.booking.code
     assert r.hget("booking:taken:changsha-furong:2026-03-03", "09:00") == "1"
 
 
 def test_reschedule_moves_the_booking_and_keeps_its_code(r):
     b = book().booking
-    moved = bookings.reschedule(b.code, TIANXIN, THURSDAY, "14:00", now=NOW)
-    assert moved.kind == bookings.RESCHEDULED
+    moved = engine.reschedule(b.code, TIANXIN, THURSDAY, "14:00", now=NOW)
+    assert moved.kind == engine.RESCHEDULED
     assert (moved.booking.code, moved.booking.office_id, moved.booking.date, moved.booking.time) == (
         b.code, "changsha-tianxin", THURSDAY, "14:00",
     )  # fmt: skip
     assert [e.event for e in moved.booking.history] == ["created", "rescheduled"]
     assert r.hget("booking:taken:changsha-furong:2026-03-03", "09:00") == "0"
     assert r.hget("booking:taken:changsha-tianxin:2026-03-05", "14:00") == "1"
-    assert [x.code for x in bookings.on_day("changsha-tianxin", THURSDAY)] == [b.code]
-    assert bookings.on_day("changsha-furong", TUESDAY) == []
+    assert [x.code for x in engine.on_day("changsha-tianxin", THURSDAY)] == [b.code]
+    assert engine.on_day("changsha-furong", TUESDAY) == []
 
 
 def test_reschedule_to_a_full_slot_keeps_the_old_booking(r):
     b = book().booking
     for _ in range(2):
         book(day=THURSDAY, hhmm="15:00")
-    outcome = bookings.reschedule(b.code, FURONG, THURSDAY, "15:00", now=NOW, registry=CHANGSHA)
-    assert outcome.kind == bookings.SLOT_FULL and "原预约保持不变" in outcome.message
-    kept = bookings.get(b.code)
+    outcome = engine.reschedule(b.code, FURONG, THURSDAY, "15:00", now=NOW, registry=CHANGSHA)
+    assert outcome.kind == engine.SLOT_FULL and "原预约保持不变" in outcome.message
+    kept = engine.get(b.code)
     assert (kept.status, kept.date, kept.time) == ("confirmed", TUESDAY, "09:00")
     assert r.hget("booking:taken:changsha-furong:2026-03-03", "09:00") == "1"
     assert r.hget("booking:taken:changsha-furong:2026-03-05", "15:00") == "2"
@@ -195,27 +195,27 @@ def test_reschedule_to_a_full_slot_keeps_the_old_booking(r):
 def test_cancelling_keeps_the_record_and_frees_the_place(r):
     people = couple()
     b = book(people, openid="o-1").booking
-    outcome = bookings.cancel(b.code.lower(), now=NOW, openid="o-1")
-    assert outcome.kind == bookings.CANCELLED
+    outcome = engine.cancel(b.code.lower(), now=NOW, openid="o-1")
+    assert outcome.kind == engine.CANCELLED
     assert outcome.booking.status == "cancelled"
     assert [e.event for e in outcome.booking.history] == ["created", "cancelled"]
-    assert bookings.active_for_openid("o-1") == []
-    assert bookings.cancel(b.code, now=NOW).kind == bookings.NOT_ACTIVE
-    assert book(people, day=THURSDAY).kind == bookings.CONFIRMED  # free to book again
+    assert engine.active_for_openid("o-1") == []
+    assert engine.cancel(b.code, now=NOW).kind == engine.NOT_ACTIVE
+    assert book(people, day=THURSDAY).kind == engine.CONFIRMED  # free to book again
 
 
 def test_someone_else_cannot_cancel_a_booking_by_chat(r):
     b = book(openid="o-1").booking
-    assert bookings.cancel(b.code, now=NOW, openid="o-2").kind == bookings.NOT_FOUND
+    assert engine.cancel(b.code, now=NOW, openid="o-2").kind == engine.NOT_FOUND
 
 
 def test_citizens_cannot_cancel_within_two_hours_of_the_slot_but_staff_can(r):
     b = book(hhmm="09:00").booking
     late = at(TUESDAY, "07:30")
-    outcome = bookings.cancel(b.code, now=late)
-    assert outcome.kind == bookings.TOO_LATE
+    outcome = engine.cancel(b.code, now=late)
+    assert outcome.kind == engine.TOO_LATE
     assert outcome.message == "预约开始前2小时内不能在线取消或改约，请直接联系登记处"
-    assert bookings.cancel(b.code, now=late, by_staff=True).kind == bookings.CANCELLED
+    assert engine.cancel(b.code, now=late, by_staff=True).kind == engine.CANCELLED
 
 
 def test_a_freed_place_goes_to_the_first_waiting_couple_who_is_told(r):
@@ -224,12 +224,12 @@ def test_a_freed_place_goes_to_the_first_waiting_couple_who_is_told(r):
     holder = book(hhmm="09:00", openid="o-morning").booking
     afternoon_only = couple()
     any_time = couple()
-    assert bookings.join_waitlist(FURONG, TUESDAY, afternoon_only, now=NOW, half="下午", openid="o-pm").position == 1
-    assert bookings.join_waitlist(FURONG, TUESDAY, any_time, now=NOW, openid="o-any").position == 2
-    assert bookings.join_waitlist(FURONG, TUESDAY, any_time, now=NOW).kind == bookings.ALREADY_WAITING
+    assert engine.join_waitlist(FURONG, TUESDAY, afternoon_only, now=NOW, half="下午", openid="o-pm").position == 1
+    assert engine.join_waitlist(FURONG, TUESDAY, any_time, now=NOW, openid="o-any").position == 2
+    assert engine.join_waitlist(FURONG, TUESDAY, any_time, now=NOW).kind == engine.ALREADY_WAITING
 
-    outcome = bookings.cancel(holder.code, now=NOW)
-    promoted = bookings.get(outcome.promoted)
+    outcome = engine.cancel(holder.code, now=NOW)
+    promoted = engine.get(outcome.promoted)
     assert (promoted.openid, promoted.time, promoted.status) == ("o-any", "09:00", "confirmed")
     notice = json.loads(r.lindex("notices:pending", -1))
     assert notice["kind"] == "waitlist_promoted" and notice["openid"] == "o-any"
@@ -240,51 +240,51 @@ def test_a_freed_place_goes_to_the_first_waiting_couple_who_is_told(r):
 def test_closing_an_office_cancels_its_bookings_keeps_them_and_queues_notices(r):
     kept_elsewhere = book(office=TIANXIN).booking
     cancelled = [book(openid=f"o-{i}", hhmm=hhmm).booking for i, hhmm in enumerate(("09:00", "15:00"))]
-    bookings.join_waitlist(FURONG, TUESDAY, couple(), now=NOW, openid="o-waiting")
-    assert bookings.close(TUESDAY, "出现确诊病例，场所消毒", now=NOW, office=FURONG) == (2, 1)
+    engine.join_waitlist(FURONG, TUESDAY, couple(), now=NOW, openid="o-waiting")
+    assert engine.close(TUESDAY, "出现确诊病例，场所消毒", now=NOW, office=FURONG) == (2, 1)
     for b in cancelled:
-        after = bookings.get(b.code)
+        after = engine.get(b.code)
         assert after.status == "cancelled_by_office"
         assert after.history[-1].event == "cancelled_by_office"
         assert after.history[-1].detail == "出现确诊病例，场所消毒"
-    assert bookings.get(kept_elsewhere.code).status == "confirmed"
-    notices = bookings.pending_notices()
+    assert engine.get(kept_elsewhere.code).status == "confirmed"
+    notices = engine.pending_notices()
     assert sorted(n["kind"] for n in notices) == ["cancelled_by_office", "cancelled_by_office", "waitlist_closed"]
     assert "近期可预约的日期有3月4日、3月5日、3月6日" in notices[0]["text"]
-    assert book(office=FURONG).kind == bookings.CLOSED
+    assert book(office=FURONG).kind == engine.CLOSED
 
 
 def test_a_province_wide_closure_cancels_every_office(r):
     codes = [book(office=o).booking.code for o in (FURONG, TIANXIN)]
-    assert bookings.close(TUESDAY, "全省暂停婚姻登记", now=NOW) == (2, 0)
-    assert {bookings.get(c).status for c in codes} == {"cancelled_by_office"}
+    assert engine.close(TUESDAY, "全省暂停婚姻登记", now=NOW) == (2, 0)
+    assert {engine.get(c).status for c in codes} == {"cancelled_by_office"}
 
 
 def test_check_in_on_the_day_at_the_right_office(r):
     b = book(hhmm="10:00").booking
-    assert bookings.check_in(b.code, "changsha-furong", now=at(TUESDAY, "09:50")).kind == bookings.CHECKED_IN
-    again = bookings.check_in(b.code, "changsha-furong", now=at(TUESDAY, "09:55"))
-    assert again.kind == bookings.ALREADY_CHECKED_IN and "09:50" in again.message
-    assert bookings.get(b.code).status == "checked_in"
+    assert engine.check_in(b.code, "changsha-furong", now=at(TUESDAY, "09:50")).kind == engine.CHECKED_IN
+    again = engine.check_in(b.code, "changsha-furong", now=at(TUESDAY, "09:55"))
+    assert again.kind == engine.ALREADY_CHECKED_IN and "09:50" in again.message
+    assert engine.get(b.code).status == "checked_in"
 
 
 def test_check_in_explains_wrong_office_too_early_and_wrong_day(r):
     b = book(hhmm="10:00").booking
-    wrong = bookings.check_in(b.code, "changsha-tianxin", now=at(TUESDAY, "09:50"))
-    assert wrong.kind == bookings.WRONG_OFFICE and wrong.message == "这个预约在长沙市芙蓉区婚姻登记处，不是本登记处"
-    early = bookings.check_in(b.code, "changsha-furong", now=at(TUESDAY, "09:00"))
-    assert early.kind == bookings.TOO_EARLY and early.message == "还没到签到时间，请于 09:30 以后签到"
-    day_before = bookings.check_in(b.code, "changsha-furong", now=at(MONDAY, "10:00"))
-    assert day_before.kind == bookings.NOT_TODAY and "只能在预约当天签到" in day_before.message
-    assert bookings.check_in("ZZZZZZ", "changsha-furong", now=at(TUESDAY)).kind == bookings.NOT_FOUND
+    wrong = engine.check_in(b.code, "changsha-tianxin", now=at(TUESDAY, "09:50"))
+    assert wrong.kind == engine.WRONG_OFFICE and wrong.message == "这个预约在长沙市芙蓉区婚姻登记处，不是本登记处"
+    early = engine.check_in(b.code, "changsha-furong", now=at(TUESDAY, "09:00"))
+    assert early.kind == engine.TOO_EARLY and early.message == "还没到签到时间，请于 09:30 以后签到"
+    day_before = engine.check_in(b.code, "changsha-furong", now=at(MONDAY, "10:00"))
+    assert day_before.kind == engine.NOT_TODAY and "只能在预约当天签到" in day_before.message
+    assert engine.check_in("ZZZZZZ", "changsha-furong", now=at(TUESDAY)).kind == engine.NOT_FOUND
 
 
 def test_an_unchecked_booking_becomes_a_no_show_after_the_grace_period(r):
     b = book(hhmm="09:00").booking
-    assert bookings.mark_no_shows(at(TUESDAY, "09:29")) == (0, 0)
-    assert bookings.mark_no_shows(at(TUESDAY, "09:31")) == (1, 0)
-    assert bookings.get(b.code).status == "no_show"
-    assert bookings.get(b.code).history[-1].event == "no_show"
+    assert engine.mark_no_shows(at(TUESDAY, "09:29")) == (0, 0)
+    assert engine.mark_no_shows(at(TUESDAY, "09:31")) == (1, 0)
+    assert engine.get(b.code).status == "no_show"
+    assert engine.get(b.code).history[-1].event == "no_show"
 
 
 def test_three_no_shows_in_90_days_suspend_web_and_chat_booking_for_30_days(r):
@@ -294,24 +294,24 @@ def test_three_no_shows_in_90_days_suspend_web_and_chat_booking_for_30_days(r):
         day = now.date() + timedelta(days=1)
         while day.weekday() >= 5:
             day += timedelta(days=1)
-        assert book(people, day=day, now=now).kind == bookings.CONFIRMED
+        assert book(people, day=day, now=now).kind == engine.CONFIRMED
         now = at(day, "12:00")
-        bookings.mark_no_shows(now)
+        engine.mark_no_shows(now)
     next_day = date(2026, 3, 9)  # the Monday after
-    refused = book(people, day=next_day, now=now, channel=bookings.WEB)
-    assert refused.kind == bookings.SUSPENDED
+    refused = book(people, day=next_day, now=now, channel=engine.WEB)
+    assert refused.kind == engine.SUSPENDED
     assert refused.until == now + timedelta(days=30)
     assert "近期有3次预约未到场" in refused.message
-    assert bookings.suspended_until(people[0]["id_number"], now) == now + timedelta(days=30)
-    assert book(people, day=next_day, now=now, channel=bookings.PHONE).kind == bookings.CONFIRMED
+    assert engine.suspended_until(people[0]["id_number"], now) == now + timedelta(days=30)
+    assert book(people, day=next_day, now=now, channel=engine.PHONE).kind == engine.CONFIRMED
 
 
 def test_personal_data_is_removed_after_the_retention_period(r):
     people = couple()
     b = book(people).booking
-    assert bookings.anonymise_expired(at(TUESDAY) + timedelta(days=29)) == 0
-    assert bookings.anonymise_expired(at(TUESDAY) + timedelta(days=31)) == 1
-    after = bookings.get(b.code)
+    assert engine.anonymise_expired(at(TUESDAY) + timedelta(days=29)) == 0
+    assert engine.anonymise_expired(at(TUESDAY) + timedelta(days=31)) == 1
+    after = engine.get(b.code)
     assert after.names == () and after.id_numbers == ()
     assert after.history[-1].event == "anonymised"
     assert "hash1" not in r.hgetall(f"booking:{b.code}")
@@ -321,55 +321,55 @@ def test_reminders_follow_the_booking_and_the_couple_promoted_from_the_waitlist(
     b = book(hhmm="09:00", openid="o-1").booking
     assert queue.scheduled(reminders.REMINDER, f"{b.code}:24h") is None  # booked less than 24 hours ahead
     assert queue.scheduled(reminders.REMINDER, f"{b.code}:2h") == at(TUESDAY, "07:00")
-    bookings.join_waitlist(FURONG, TUESDAY, couple(), now=NOW, half="上午", openid="o-2")
-    promoted = bookings.cancel(b.code, now=NOW).promoted
+    engine.join_waitlist(FURONG, TUESDAY, couple(), now=NOW, half="上午", openid="o-2")
+    promoted = engine.cancel(b.code, now=NOW).promoted
     assert queue.scheduled(reminders.REMINDER, f"{b.code}:2h") is None
     assert queue.scheduled(reminders.REMINDER, f"{promoted}:2h") == at(TUESDAY, "07:00")
 
 
 def test_scanning_the_office_qr_code_checks_in_todays_booking(r):
     b = book(hhmm="10:00", openid="o-1").booking
-    assert bookings.check_in_by_openid("o-1", "changsha-furong", now=at(TUESDAY, "09:45")).booking.code == b.code
-    assert bookings.get(b.code).status == "checked_in"
-    assert bookings.check_in_by_openid("o-2", "changsha-furong", now=at(TUESDAY)).kind == bookings.NOT_FOUND
+    assert engine.check_in_by_openid("o-1", "changsha-furong", now=at(TUESDAY, "09:45")).booking.code == b.code
+    assert engine.get(b.code).status == "checked_in"
+    assert engine.check_in_by_openid("o-2", "changsha-furong", now=at(TUESDAY)).kind == engine.NOT_FOUND
 
 
 def test_scanning_a_day_early_says_when_the_booking_is(r):
     book(hhmm="10:00", openid="o-1")
-    outcome = bookings.check_in_by_openid("o-1", "changsha-furong", now=at(MONDAY, "15:00"))
-    assert outcome.kind == bookings.NOT_TODAY
+    outcome = engine.check_in_by_openid("o-1", "changsha-furong", now=at(MONDAY, "15:00"))
+    assert outcome.kind == engine.NOT_TODAY
     assert outcome.message == "这个预约是3月3日的，还没到，只能在预约当天签到"
 
 
 def test_staff_mark_a_couple_who_did_not_come_once_their_slot_has_started(r):
     people = couple()
     b = book(people, hhmm="09:00").booking
-    early = bookings.mark_no_show(b.code, now=at(TUESDAY, "08:59"))
-    assert early.kind == bookings.TOO_EARLY and early.message == "预约时段还没开始，09:00 以后才能记为未到场"
+    early = engine.mark_no_show(b.code, now=at(TUESDAY, "08:59"))
+    assert early.kind == engine.TOO_EARLY and early.message == "预约时段还没开始，09:00 以后才能记为未到场"
 
-    marked = bookings.mark_no_show(b.code.lower(), now=at(TUESDAY, "09:05"))
+    marked = engine.mark_no_show(b.code.lower(), now=at(TUESDAY, "09:05"))
 
-    assert marked.kind == bookings.NO_SHOW and marked.message == "已记为未到场"
+    assert marked.kind == engine.NO_SHOW and marked.message == "已记为未到场"
     assert marked.booking.status == "no_show"
     assert (marked.booking.history[-1].event, marked.booking.history[-1].detail) == ("no_show", "staff")
-    assert book(people, day=WEDNESDAY).kind == bookings.CONFIRMED  # free to book again
-    assert bookings.mark_no_show(b.code, now=at(TUESDAY, "09:06")).kind == bookings.NOT_ACTIVE
-    assert bookings.mark_no_shows(at(TUESDAY, "12:00")) == (0, 0)  # the scheduler does not count it twice
-    assert bookings.mark_no_show("ZZZZZZ", now=at(TUESDAY)).kind == bookings.NOT_FOUND
+    assert book(people, day=WEDNESDAY).kind == engine.CONFIRMED  # free to book again
+    assert engine.mark_no_show(b.code, now=at(TUESDAY, "09:06")).kind == engine.NOT_ACTIVE
+    assert engine.mark_no_shows(at(TUESDAY, "12:00")) == (0, 0)  # the scheduler does not count it twice
+    assert engine.mark_no_show("ZZZZZZ", now=at(TUESDAY)).kind == engine.NOT_FOUND
 
 
 def test_a_checked_in_couple_cannot_be_marked_no_show(r):
     b = book(hhmm="09:00").booking
-    bookings.check_in(b.code, "changsha-furong", now=at(TUESDAY, "08:50"))
-    refused = bookings.mark_no_show(b.code, now=at(TUESDAY, "09:10"))
-    assert refused.kind == bookings.NOT_ACTIVE and "已签到" in refused.message
+    engine.check_in(b.code, "changsha-furong", now=at(TUESDAY, "08:50"))
+    refused = engine.mark_no_show(b.code, now=at(TUESDAY, "09:10"))
+    assert refused.kind == engine.NOT_ACTIVE and "已签到" in refused.message
 
 
 def test_without_staff_a_single_no_show_waits_for_the_check_in_grace_like_the_scheduler(r):
     b = book(hhmm="09:00").booking
-    assert bookings.mark_no_show(b.code, now=at(TUESDAY, "09:29"), by_staff=False).kind == bookings.TOO_EARLY
-    marked = bookings.mark_no_show(b.code, now=at(TUESDAY, "09:31"), by_staff=False)
-    assert marked.kind == bookings.NO_SHOW and marked.booking.history[-1].detail == ""
+    assert engine.mark_no_show(b.code, now=at(TUESDAY, "09:29"), by_staff=False).kind == engine.TOO_EARLY
+    marked = engine.mark_no_show(b.code, now=at(TUESDAY, "09:31"), by_staff=False)
+    assert marked.kind == engine.NO_SHOW and marked.booking.history[-1].detail == ""
 
 
 def test_no_shows_marked_by_staff_count_towards_suspension_like_the_schedulers(r):
@@ -382,33 +382,33 @@ def test_no_shows_marked_by_staff_count_towards_suspension_like_the_schedulers(r
         b = book(people, day=day, now=now).booking
         now = at(day, "12:00")
         if n == 1:
-            bookings.mark_no_shows(now)  # the scheduler found the second one
+            engine.mark_no_shows(now)  # the scheduler found the second one
         else:
-            last = bookings.mark_no_show(b.code, now=now)
+            last = engine.mark_no_show(b.code, now=now)
     assert last.message == "已记为未到场，2位申请人因多次未到场暂停微信和网上预约30天"
-    assert bookings.suspended_until(people[1]["id_number"], now) == now + timedelta(days=30)
-    assert book(people, day=date(2026, 3, 9), now=now, channel=bookings.WEB).kind == bookings.SUSPENDED
+    assert engine.suspended_until(people[1]["id_number"], now) == now + timedelta(days=30)
+    assert book(people, day=date(2026, 3, 9), now=now, channel=engine.WEB).kind == engine.SUSPENDED
 
 
 def test_a_booking_is_found_by_its_code_and_either_applicants_id_number_even_once_cancelled(r):
     people, stranger = couple(), couple()
     b = book(people).booking
-    assert bookings.matches_id(b.code, people[0]["id_number"]).code == b.code
-    assert bookings.matches_id(b.code.lower(), people[1]["id_number"].lower()).code == b.code  # x or X
-    assert bookings.matches_id(b.code, stranger[0]["id_number"]) is None
-    assert bookings.matches_id("ZZZZZZ", people[0]["id_number"]) is None
+    assert engine.matches_id(b.code, people[0]["id_number"]).code == b.code
+    assert engine.matches_id(b.code.lower(), people[1]["id_number"].lower()).code == b.code  # x or X
+    assert engine.matches_id(b.code, stranger[0]["id_number"]) is None
+    assert engine.matches_id("ZZZZZZ", people[0]["id_number"]) is None
 
-    bookings.cancel(b.code, now=NOW)
+    engine.cancel(b.code, now=NOW)
 
-    assert bookings.matches_id(b.code, people[0]["id_number"]).status == "cancelled"
-    bookings.anonymise_expired(at(TUESDAY) + timedelta(days=31))
-    assert bookings.matches_id(b.code, people[0]["id_number"]) is None  # nobody's any more
+    assert engine.matches_id(b.code, people[0]["id_number"]).status == "cancelled"
+    engine.anonymise_expired(at(TUESDAY) + timedelta(days=31))
+    assert engine.matches_id(b.code, people[0]["id_number"]) is None  # nobody's any more
 
 
 def test_the_days_statuses_cover_every_office_and_leave_out_moved_bookings(r):
     kept = book(office=FURONG).booking
     moved = book(office=TIANXIN).booking
-    bookings.reschedule(moved.code, TIANXIN, WEDNESDAY, "09:00", now=NOW)
-    bookings.cancel(kept.code, now=NOW)
-    assert bookings.statuses_on(TUESDAY) == [("changsha-furong", "cancelled")]
-    assert bookings.statuses_on(WEDNESDAY) == [("changsha-tianxin", "confirmed")]
+    engine.reschedule(moved.code, TIANXIN, WEDNESDAY, "09:00", now=NOW)
+    engine.cancel(kept.code, now=NOW)
+    assert engine.statuses_on(TUESDAY) == [("changsha-furong", "cancelled")]
+    assert engine.statuses_on(WEDNESDAY) == [("changsha-tianxin", "confirmed")]

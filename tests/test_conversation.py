@@ -2,8 +2,9 @@
 
 import threading
 
-from bot import router, sessions, simulate
+from bot.chat import router, sessions
 from bot.replies import Text
+from bot.wechat import simulate
 
 
 def test_session_expires_after_30_minutes_idle(chat, r):
@@ -95,7 +96,7 @@ def test_intents_are_tried_in_the_written_order():
 
 
 def test_a_flood_from_one_user_is_slowed_politely(chat, monkeypatch):
-    from bot import turns
+    from bot.chat import turns
 
     monkeypatch.setattr(turns, "MESSAGES_PER_MINUTE", 5)
     replies = [chat.say(f"你好{i}") for i in range(7)]
@@ -104,7 +105,7 @@ def test_a_flood_from_one_user_is_slowed_politely(chat, monkeypatch):
 
 
 def test_writing_to_the_account_opens_the_48_hour_customer_service_window(chat, r):
-    from bot import outbound
+    from bot.wechat import outbound
 
     chat.say("你好", created=1795000000)
     window = r.hgetall(outbound._window_key(chat.openid))

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.dates import When, parse_when
+from bot.bookings.dates import When, parse_when
 
 EVAL = yaml.safe_load((Path(__file__).with_name("dates_eval.yaml")).read_text(encoding="utf-8"))
 assert all(isinstance(case["text"], str) for case in EVAL["cases"]), "quote texts YAML reads as numbers or dates"

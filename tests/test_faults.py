@@ -25,9 +25,11 @@ import pytest
 import redis
 
 from app import create_app
-from bot import bookings, idcard, simulate, slots, store
+from bot import store
+from bot.bookings import engine, idcard, slots
+from bot.bookings.slots import BookingRules
 from bot.config import Config
-from bot.slots import BookingRules
+from bot.wechat import simulate
 from knowledge import offices as office_data
 from tests.chat import Chat
 from tests.conftest import free_port, start_redis_server
@@ -117,20 +119,20 @@ def open_places(now: datetime, count: int, offices=("changsha-furong", "changsha
     for office_id in offices:
         office = registry.get(office_id)
         for day in slots.window_days(now, BookingRules()):
-            day_open = bookings.availability(office, day, now=now)
+            day_open = engine.availability(office, day, now=now)
             places += [(office, day, s.time) for s in day_open.slots for _ in range(s.remaining)]
     assert len(places) >= count, "not enough free places for the test"
     return places[:count]
 
 
-HOLDS_A_PLACE = {bookings.CONFIRMED, bookings.CHECKED_IN, bookings.NO_SHOW}  # cancelling gives the seat back
+HOLDS_A_PLACE = {engine.CONFIRMED, engine.CHECKED_IN, engine.NO_SHOW}  # cancelling gives the seat back
 _BOOKING_KEY = re.compile(
-    re.escape(bookings.KEYS["booking"]).replace("%s", f"([{bookings.CODE_ALPHABET}]{{{bookings.CODE_LENGTH}}})")
+    re.escape(engine.KEYS["booking"]).replace("%s", f"([{engine.CODE_ALPHABET}]{{{engine.CODE_LENGTH}}})")
 )
 
 
 def key(name: str, *parts: str) -> str:
-    return bookings.KEYS[name] % parts
+    return engine.KEYS[name] % parts
 
 
 def booking_codes(client) -> set[str]:
@@ -161,9 +163,9 @@ def inconsistencies(client) -> list[str]:
             problems.append(f"{code}: missing from the day index")
         if b["status"] in HOLDS_A_PLACE:
             seats[(b["office_id"], b["date"], b["time"])] += 1
-        if (b["status"] == bookings.CONFIRMED) != (code in upcoming):
+        if (b["status"] == engine.CONFIRMED) != (code in upcoming):
             problems.append(f"{code}: status {b['status']} but upcoming says {code in upcoming}")
-        if b["status"] == bookings.CONFIRMED:
+        if b["status"] == engine.CONFIRMED:
             for h in (b["hash1"], b["hash2"]):
                 if client.get(key("active", h)) != code:
                     problems.append(f"{code}: an applicant's active booking is not this one")
@@ -173,7 +175,7 @@ def inconsistencies(client) -> list[str]:
     problems += [f"{place}: {n} bookings but no seat count" for place, n in seats.items()]
     for active in client.scan_iter(key("active", "*")):
         code = client.get(active)
-        if client.hget(key("booking", code), "status") != bookings.CONFIRMED:
+        if client.hget(key("booking", code), "status") != engine.CONFIRMED:
             problems.append(f"{active} points at {code}, which holds no place")
     for idem in client.scan_iter(key("idem", "*")):
         if not client.exists(key("booking", client.get(idem))):
@@ -317,10 +319,10 @@ def test_every_booking_confirmed_before_redis_is_killed_is_there_after_the_resta
     def book_until_redis_dies(mine):
         for office, day, hhmm in mine:
             try:
-                outcome = bookings.book(office, day, hhmm, couple(), now=NOW, channel=bookings.PHONE)
+                outcome = engine.book(office, day, hhmm, couple(), now=NOW, channel=engine.PHONE)
             except store.UNAVAILABLE:
                 return
-            assert outcome.kind == bookings.CONFIRMED, outcome.message
+            assert outcome.kind == engine.CONFIRMED, outcome.message
             with lock:
                 confirmed.append(outcome.booking.code)
 
@@ -336,7 +338,7 @@ def test_every_booking_confirmed_before_redis_is_killed_is_there_after_the_resta
 
     client = store.client()
     assert len(confirmed) < len(places), "the kill happened while bookings were being made"
-    assert [c for c in confirmed if client.hget(key("booking", c), "status") != bookings.CONFIRMED] == []
+    assert [c for c in confirmed if client.hget(key("booking", c), "status") != engine.CONFIRMED] == []
     assert len(booking_codes(client)) - len(confirmed) <= len(writers), (
         "at most the bookings in flight at the kill are extra"
     )
@@ -391,7 +393,7 @@ def test_wechat_sending_the_confirming_message_three_times_books_once(r, make_ap
 
     replies = _in_parallel(deliver, 3) + [deliver() for _ in range(3)]
     assert len(set(replies)) == 1 and "预约成功" in replies[0], replies[0]
-    assert len(bookings.active_for_openid(chat.openid)) == 1
+    assert len(engine.active_for_openid(chat.openid)) == 1
     assert inconsistencies(r) == []
 
 
@@ -408,7 +410,7 @@ def test_a_client_retrying_an_api_booking_with_its_idempotency_key_books_once(r,
     answers = _in_parallel(send, 3) + [send() for _ in range(3)]
     assert [a.status_code for a in answers] == [201] * 6
     assert len({a.get_json()["code"] for a in answers}) == 1
-    assert len(bookings.on_day("changsha-furong", day)) == 1
+    assert len(engine.on_day("changsha-furong", day)) == 1
     assert inconsistencies(r) == []
 
 
@@ -468,7 +470,7 @@ def test_killing_the_worker_mid_request_leaves_no_half_written_booking_and_the_r
         day = next(d for d in slots.window_days(datetime.now(TZ), BookingRules()) if not slots.calendar_reason(d))
         furong = office_data.current().get("changsha-furong")
         times = slots.slot_times(furong)
-        places = sum(s.remaining for s in bookings.availability(furong, day, now=datetime.now(TZ)).slots)
+        places = sum(s.remaining for s in engine.availability(furong, day, now=datetime.now(TZ)).slots)
         requests = [
             (
                 f"desk-{n}",
@@ -526,7 +528,7 @@ def test_killing_the_worker_mid_request_leaves_no_half_written_booking_and_the_r
     statuses = Counter(status for status, _ in answers.values())
     assert set(statuses) <= {201, 409}, statuses
     booked = {desk_key: answer["code"] for desk_key, (status, answer) in answers.items() if status == 201}
-    stored = {b.code for b in bookings.on_day("changsha-furong", day)}
+    stored = {b.code for b in engine.on_day("changsha-furong", day)}
     assert stored == set(booked.values()), "every booking was answered, and every answer was booked"
     assert len(booked) == places, "the day filled exactly: no place lost to a killed request"
     assert len(stored) == len(booked), "no key booked twice"

@@ -8,9 +8,9 @@ import yaml
 from flask import Flask
 
 from bot import faq_misses
-from bot.api_faq import blueprint
 from bot.config import Config
 from bot.messages import TEXT, Inbound, Session
+from bot.web.api.faq import blueprint
 from handlers import handbook as faq
 from knowledge import handbook
 

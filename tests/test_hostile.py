@@ -15,9 +15,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import api_bookings, auth, dates, idcard, pipeline, protocol, ratelimit, simulate, slots, turns
+from bot.bookings import dates, idcard, slots
+from bot.bookings.slots import BookingRules
+from bot.chat import pipeline, turns
 from bot.config import Config
-from bot.slots import BookingRules
+from bot.web import auth, ratelimit
+from bot.web.api import bookings as bookings_api
+from bot.wechat import protocol, simulate
 from tests import hostile_corpus as corpus
 from tests.chat import Chat
 
@@ -156,7 +160,7 @@ def test_hostile_api_requests_get_the_right_4xx_in_chinese(plain_app, caplog, mo
 
 
 def test_a_replayed_request_gets_the_first_reply_and_changes_nothing(plain_app, monkeypatch):
-    from bot import router
+    from bot.chat import router
 
     calls = []
     real_route = router.route
@@ -197,9 +201,9 @@ def test_a_script_hammering_web_booking_from_one_address_gets_429_in_chinese(pla
     def attempt(address):
         return client.post("/api/v1/bookings", json={"channel": "web"}, environ_base={"REMOTE_ADDR": address})
 
-    answers = [attempt("192.0.2.7") for _ in range(api_bookings.WEB_LIMIT + 2)]
-    assert [a.status_code for a in answers[: api_bookings.WEB_LIMIT]] == [422] * api_bookings.WEB_LIMIT
-    refused = answers[api_bookings.WEB_LIMIT :]
+    answers = [attempt("192.0.2.7") for _ in range(bookings_api.WEB_LIMIT + 2)]
+    assert [a.status_code for a in answers[: bookings_api.WEB_LIMIT]] == [422] * bookings_api.WEB_LIMIT
+    refused = answers[bookings_api.WEB_LIMIT :]
     assert {a.status_code for a in refused} == {429}
     assert all(a.get_json()["message"] == "请求过于频繁，请稍后再试" for a in refused)
     assert attempt("192.0.2.8").status_code == 422, "another address is not limited"
@@ -235,12 +239,12 @@ def test_a_forged_forwarded_for_header_does_not_escape_the_web_limit(make_app, o
         forwarded = {"X-Forwarded-For": f"10.0.{n}.1, 192.0.2.9"}  # spoofed first hop, nginx's last
         return client.post("/api/v1/bookings", json={"channel": "web"}, headers=forwarded).status_code
 
-    statuses = [attempt(n) for n in range(api_bookings.WEB_LIMIT + 2)]
+    statuses = [attempt(n) for n in range(bookings_api.WEB_LIMIT + 2)]
     assert statuses[-2:] == [429, 429]
     direct = make_app().test_client()  # no proxy configured: the header is ignored altogether
     spoofed = [
         direct.post("/api/v1/bookings", json={"channel": "web"}, headers={"X-Forwarded-For": f"10.1.{n}.1"})
-        for n in range(api_bookings.WEB_LIMIT + 2)
+        for n in range(bookings_api.WEB_LIMIT + 2)
     ]
     assert spoofed[-1].status_code == 429
 

@@ -1,4 +1,4 @@
-"""The custom menu: every button opens something, and `python -m bot.menu push` reaches WeChat."""
+"""The custom menu: every button opens something, and `python -m bot.wechat.menu push` reaches WeChat."""
 
 import json
 import os
@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.router import INTENT_BY_NAME
+from bot.chat.router import INTENT_BY_NAME
 from knowledge import menu
 from tests.fakewechat import FakeWeChat
 
@@ -38,7 +38,12 @@ def test_push_command_creates_the_menu_on_wechat(redis_url, r):
             "WECHAT_API_BASE": wechat.base_url,
         }
         done = subprocess.run(
-            [sys.executable, "-m", "bot.menu", "push"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+            [sys.executable, "-m", "bot.wechat.menu", "push"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert done.returncode == 0, done.stderr
         assert wechat.menu == menu.definition()
@@ -49,6 +54,6 @@ def test_push_command_creates_the_menu_on_wechat(redis_url, r):
 def test_push_without_credentials_says_what_is_missing(redis_url):
     env = {k: v for k, v in os.environ.items() if k not in ("WECHAT_APPID", "WECHAT_SECRET")}
     done = subprocess.run(
-        [sys.executable, "-m", "bot.menu", "push"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "bot.wechat.menu", "push"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 2 and "WECHAT_APPID" in done.stderr

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from wechatpy.exceptions import WeChatClientException
 
-from bot import outbound, wechat_api
 from bot.config import ConfigError
+from bot.wechat import api, outbound
 from tests.fakewechat import CUSTOM_SEND, TEMPLATE_SEND, TOKEN, FakeWeChat
 
 NOW = datetime(2026, 2, 10, 9, 0, tzinfo=UTC)
@@ -26,7 +26,7 @@ def wechat():
 
 
 def client_for(fake: FakeWeChat):
-    return wechat_api.make_client(fake.config())
+    return api.make_client(fake.config())
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ def test_twenty_processes_starting_at_once_fetch_the_token_only_once(r, wechat):
 
 
 def test_a_token_about_to_expire_is_refreshed_before_use(r):
-    with FakeWeChat(expires_in=wechat_api.REFRESH_MARGIN_SECONDS - 60, valid_tokens=2) as wechat:
+    with FakeWeChat(expires_in=api.REFRESH_MARGIN_SECONDS - 60, valid_tokens=2) as wechat:
         client = client_for(wechat)
         client.message.send_text("o-1", "一")
         client.message.send_text("o-1", "二")

@@ -7,10 +7,9 @@ from datetime import date, datetime
 
 import pytest
 
-from bot import bookings
-from bot.pages import staff
+from bot.bookings import engine, summaries
+from bot.web.pages import staff
 from handlers import booking_text
-from scheduler import summaries
 from tests.chat import Chat
 from tests.pages_support import FURONG, TZ, Clock, book_couple, csrf_token, pages_app
 from tests.test_applicants import make_id
@@ -101,7 +100,7 @@ def test_the_same_form_submitted_twice_books_once(client, r):
     }
     assert client.post("/book", data=form).status_code == 302
     assert client.post("/book", data=form).status_code == 302
-    assert len(bookings.on_day(FURONG, TUESDAY)) == 1
+    assert len(engine.on_day(FURONG, TUESDAY)) == 1
 
 
 def test_five_wrong_passwords_lock_the_account_even_against_the_right_one(client, r):
@@ -181,8 +180,8 @@ def test_staff_mark_a_couple_who_did_not_come_from_the_day_view(client, clock, r
 
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert f"{missed.code} 09:30 王*、赵*：已记为未到场" in page
-    assert bookings.get(missed.code).status == bookings.NO_SHOW
-    assert bookings.get(came.code).status == bookings.CONFIRMED
+    assert engine.get(missed.code).status == engine.NO_SHOW
+    assert engine.get(came.code).status == engine.CONFIRMED
     assert page.count(">未到场</button>") == 1
 
 
@@ -194,7 +193,7 @@ def test_a_couple_cannot_be_marked_no_show_before_their_slot(client, r):
         "/admin/no-show", data={"code": booking.code, "office": FURONG, "date": "2026-11-24", "csrf_token": token}
     )
     assert "预约时段还没开始" in client.get(response.headers["Location"]).get_data(as_text=True)
-    assert bookings.get(booking.code).status == bookings.CONFIRMED
+    assert engine.get(booking.code).status == engine.CONFIRMED
 
 
 def test_staff_read_the_schedulers_daily_summary(client, r):
@@ -209,7 +208,7 @@ def test_staff_read_the_schedulers_daily_summary(client, r):
 
 def test_a_couple_looking_up_a_cancelled_booking_sees_it_was_cancelled(client, r):
     booking = book_couple(TUESDAY, "09:00")
-    bookings.cancel(booking.code, now=datetime(2026, 11, 23, 9, 0, tzinfo=TZ))
+    engine.cancel(booking.code, now=datetime(2026, 11, 23, 9, 0, tzinfo=TZ))
     token = csrf_token(client, "/book/manage")
     form = {"code": booking.code.lower(), "id_number": make_id("19920202", "女", serial="20"), "csrf_token": token}
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from bot import bookings, closures
-from bot.pages import staff
+from bot.bookings import closures, engine
+from bot.web.pages import staff
 from tests.pages_support import FURONG, MONDAY, TZ, Clock, book_couple, pages_app
 from tests.test_applicants import make_id
 
@@ -122,7 +122,7 @@ def test_a_couple_books_by_chat_in_the_simulator_and_checks_in_by_scanning(page,
     reply = say(page, "确认")
     assert "预约成功！" in reply and "12月2日（周三） 09:30" in reply
     code = CODE.search(reply).group(1)
-    assert bookings.get(code).channel == bookings.WECHAT
+    assert engine.get(code).channel == engine.WECHAT
     screenshot(page, "simulator-booking")
 
     clock.at = datetime(2026, 12, 2, 9, 10, tzinfo=TZ)  # at the registry on the day
@@ -133,7 +133,7 @@ def test_a_couple_books_by_chat_in_the_simulator_and_checks_in_by_scanning(page,
     page.click("#send-scan")
     sync_api.expect(answers).to_have_count(before + 1)
     assert "签到成功" in answers.last.inner_text()
-    assert bookings.get(code).status == bookings.CHECKED_IN
+    assert engine.get(code).status == engine.CHECKED_IN
 
 
 def test_a_handbook_question_a_menu_button_and_a_location_in_the_simulator(page, r):
@@ -200,10 +200,9 @@ def test_a_couple_books_on_the_web_and_cancels_with_the_code_and_an_id_number(pa
     screenshot(page, "book-manage")
     page.click("button:has-text('取消这个预约')")
     assert page.inner_text("h1") == "预约已取消"
-    assert bookings.get(code).status == bookings.CANCELLED
+    assert engine.get(code).status == engine.CANCELLED
     assert (
-        bookings.availability(bookings.office_data.current().get(FURONG), TUESDAY, now=MONDAY).slot("09:00").remaining
-        == 3
+        engine.availability(engine.office_data.current().get(FURONG), TUESDAY, now=MONDAY).slot("09:00").remaining == 3
     )
 
 
@@ -254,7 +253,7 @@ def test_staff_book_for_a_caller_on_the_phone(page, r):
     page.fill("[name='applicants[1].id_number']", HER)
     page.click("#phone-booking button[type=submit]")
     code = re.search(r"确认码 ([2-9A-Z]{6})", page.inner_text(".notice")).group(1)
-    assert bookings.get(code).channel == bookings.PHONE
+    assert engine.get(code).channel == engine.PHONE
     assert page.inner_text(f"tr[data-code='{code}'] td:nth-child(5)") == "电话 139****5678"
 
 
@@ -277,7 +276,7 @@ def test_closing_a_date_cancels_its_bookings(page, r):
     for booking in (first, second):
         assert page.inner_text(f"tr[data-code='{booking.code}'] td:nth-child(6)") == "登记处暂停登记，已取消"
     assert closures.reason(FURONG, WEDNESDAY) == "疫情防控需要"
-    assert len(bookings.pending_notices()) == 2
+    assert len(engine.pending_notices()) == 2
 
 
 def test_staff_download_a_days_bookings_as_csv(page, r):

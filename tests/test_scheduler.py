@@ -15,10 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from bot import bookings, outbound, simulate, slots, wechat_api
+from bot import queue
+from bot.bookings import engine, reminders, slots, summaries
+from bot.bookings.slots import BookingRules
 from bot.config import Config
-from bot.slots import BookingRules
-from scheduler import jobs, queue, reminders, summaries, worker
+from bot.wechat import api, outbound, simulate
+from scheduler import jobs, worker
 from tests import test_bookings
 from tests.conftest import free_port
 from tests.fakewechat import CUSTOM_SEND, TEMPLATE_SEND, FakeWeChat
@@ -40,7 +42,7 @@ def wechat():
 
 
 def client_for(fake):
-    return wechat_api.make_client(fake.config())
+    return api.make_client(fake.config())
 
 
 @pytest.fixture
@@ -147,8 +149,8 @@ def book(day=WEDNESDAY, hhmm="09:00", openid="o-alice", now=MONDAY_10AM, office=
         {"name": "张伟", "id_number": test_bookings.id_number("19900101", "男")},
         {"name": "李娜", "id_number": test_bookings.id_number("19920202", "女")},
     ]
-    outcome = bookings.book(office, day, hhmm, people, now=now, openid=openid, registry=test_bookings.CHANGSHA)
-    assert outcome.kind == bookings.CONFIRMED, outcome
+    outcome = engine.book(office, day, hhmm, people, now=now, openid=openid, registry=test_bookings.CHANGSHA)
+    assert outcome.kind == engine.CONFIRMED, outcome
     return outcome.booking
 
 
@@ -177,7 +179,7 @@ def test_a_booking_made_by_phone_gets_no_wechat_reminder(r):
 def test_a_moved_booking_is_reminded_only_at_its_new_time(outbox, wechat):
     booking = book()
     reminders.plan(booking, now=MONDAY_10AM)
-    moved = bookings.reschedule(booking.code, FURONG, THURSDAY, "10:00", now=MONDAY_10AM).booking
+    moved = engine.reschedule(booking.code, FURONG, THURSDAY, "10:00", now=MONDAY_10AM).booking
     reminders.plan(moved, now=MONDAY_10AM)
 
     assert queue.claim_due(booking.starts_at, 60, 10) == []
@@ -188,8 +190,7 @@ def test_a_moved_booking_is_reminded_only_at_its_new_time(outbox, wechat):
 def test_a_cancelled_booking_is_never_reminded(outbox, wechat):
     booking = book()
     reminders.plan(booking, now=MONDAY_10AM)
-    bookings.cancel(booking.code, now=MONDAY_10AM)
-    reminders.cancel(booking.code)
+    engine.cancel(booking.code, now=MONDAY_10AM)
 
     worker.run_due(booking.starts_at - timedelta(hours=24))
     worker.run_due(booking.starts_at - timedelta(hours=2))
@@ -199,7 +200,7 @@ def test_a_cancelled_booking_is_never_reminded(outbox, wechat):
 def test_a_booking_cancelled_without_telling_the_scheduler_still_gets_no_reminder(outbox, wechat):
     booking = book()
     reminders.plan(booking, now=MONDAY_10AM)
-    bookings.cancel(booking.code, now=MONDAY_10AM)
+    engine.cancel(booking.code, now=MONDAY_10AM)
 
     worker.run_due(booking.starts_at - timedelta(hours=24))
     assert delivered_texts(wechat) == []
@@ -208,7 +209,7 @@ def test_a_booking_cancelled_without_telling_the_scheduler_still_gets_no_reminde
 def test_a_booking_moved_without_telling_the_scheduler_gets_no_reminder_for_the_old_time(outbox, wechat):
     booking = book()
     reminders.plan(booking, now=MONDAY_10AM)
-    bookings.reschedule(booking.code, FURONG, THURSDAY, "10:00", now=MONDAY_10AM)
+    engine.reschedule(booking.code, FURONG, THURSDAY, "10:00", now=MONDAY_10AM)
 
     worker.run_due(booking.starts_at - timedelta(hours=24))
     assert delivered_texts(wechat) == []
@@ -231,7 +232,7 @@ def test_a_booking_moved_after_its_first_reminder_is_reminded_of_the_new_time(ou
     reminders.plan(booking, now=MONDAY_10AM)
     worker.run_due(booking.starts_at - timedelta(hours=24))
     later = booking.starts_at - timedelta(hours=23)
-    moved = bookings.reschedule(booking.code, FURONG, THURSDAY, "10:00", now=later).booking
+    moved = engine.reschedule(booking.code, FURONG, THURSDAY, "10:00", now=later).booking
     reminders.plan(moved, now=later)
 
     worker.run_due(moved.starts_at - timedelta(hours=24))
@@ -275,7 +276,7 @@ def test_a_couple_who_never_came_is_marked_no_show_by_the_scheduler(outbox):
 
     worker.run_due(booking.starts_at + timedelta(hours=3))
 
-    assert bookings.get(booking.code).status == bookings.NO_SHOW
+    assert engine.get(booking.code).status == engine.NO_SHOW
 
 
 def test_housekeeping_runs_once_per_period_however_often_it_ticks(r, monkeypatch):
@@ -300,7 +301,7 @@ def test_a_notice_pushed_by_the_booking_engine_reaches_the_citizen(outbox, wecha
 def test_a_closure_cancels_bookings_and_the_couple_hears_about_it(outbox, wechat):
     booking = book()
     outbound.note_user_message("o-alice", MONDAY_10AM)
-    bookings.close(WEDNESDAY, "疫情防控", now=MONDAY_10AM, office=FURONG)
+    engine.close(WEDNESDAY, "疫情防控", now=MONDAY_10AM, office=FURONG)
 
     worker.run_due(MONDAY_10AM + timedelta(seconds=5))
 
@@ -401,12 +402,12 @@ def a_busy_tuesday():
     """At 芙蓉区 on Tuesday: one couple checked in, one never came, one cancelled, one still expected;
     two couples booked for Wednesday. 天心区 has only one couple, on Wednesday."""
     came, missed, cancelled, expected = (book(TUESDAY, hhmm) for hhmm in ("09:00", "09:30", "10:00", "16:30"))
-    bookings.cancel(cancelled.code, now=MONDAY_10AM)
+    engine.cancel(cancelled.code, now=MONDAY_10AM)
     book(WEDNESDAY, "09:00")
     book(WEDNESDAY, "09:30")
     book(WEDNESDAY, "09:00", office=TIANXIN)
-    bookings.check_in(came.code, FURONG.id, now=at(TUESDAY, "08:50"))
-    bookings.mark_no_show(missed.code, now=at(TUESDAY, "09:45"))
+    engine.check_in(came.code, FURONG.id, now=at(TUESDAY, "08:50"))
+    engine.mark_no_show(missed.code, now=at(TUESDAY, "09:45"))
     return expected
 
 
@@ -426,12 +427,12 @@ def test_the_summary_counts_each_offices_day_and_tomorrows_load(r):
 def test_writing_the_summary_again_recomputes_it(r):
     expected = a_busy_tuesday()
     summaries.write(TUESDAY)
-    bookings.mark_no_shows(at(TUESDAY, "17:01"))  # the 16:30 couple never came either
+    engine.mark_no_shows(at(TUESDAY, "17:01"))  # the 16:30 couple never came either
 
     summaries.write(TUESDAY)
     summaries.write(TUESDAY)
 
-    assert bookings.get(expected.code).status == bookings.NO_SHOW
+    assert engine.get(expected.code).status == engine.NO_SHOW
     assert summaries.read(TUESDAY)[FURONG.id] == {
         "booked": 3, "checked_in": 1, "no_show": 2, "cancelled": 1, "tomorrow": 2,
     }  # fmt: skip
@@ -537,7 +538,7 @@ def test_two_app_processes_and_two_schedulers_send_every_reminder_exactly_once(r
     try:
         assert wait_until(lambda: all(answers(port) for port in ports), 30), "the apps did not start"
         day = a_day_with_both_reminders_ahead(datetime.now(Config().tz))
-        times = slots.times_in_half_day(bookings.office_data.current().get(FURONG.id), slots.MORNING)
+        times = slots.times_in_half_day(engine.office_data.current().get(FURONG.id), slots.MORNING)
         codes = [book_by_chat(ports, f"o-couple-{n}", day, times[n % len(times)], n) for n in range(COUPLES)]
         assert bring_reminders_forward(r, datetime.now(UTC)) == 2 * COUPLES
 

@@ -1,4 +1,4 @@
-"""Which days and times a couple can book, and why not: the rules in bot/slots.py and staff overrides."""
+"""Which days and times a couple can book, and why not: the rules in bot/bookings/slots.py and staff overrides."""
 
 import logging
 from datetime import date, datetime, timedelta
@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 import pytest
 
-from bot import bookings, closures, slots
+from bot.bookings import closures, engine, slots
+from bot.bookings.slots import BookingRules
 from bot.config import ConfigError
-from bot.slots import BookingRules
 from knowledge.offices import Office
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -57,7 +57,7 @@ def test_an_adjusted_working_saturday_is_open():
 
 
 def test_years_the_calendar_does_not_cover_fall_back_to_weekdays_and_say_so_once(caplog):
-    with caplog.at_level(logging.WARNING, logger="bot.slots"):
+    with caplog.at_level(logging.WARNING, logger="bot.bookings.slots"):
         assert slots.calendar_reason(date(2031, 1, 6)) == ""  # a Monday
         assert slots.calendar_reason(date(2031, 1, 4)) == "周末"  # a Saturday
         assert slots.calendar_reason(date(2031, 1, 7)) == ""
@@ -126,20 +126,20 @@ def test_ceremonies_are_suspended_in_epidemic_mode():
 
 
 def test_a_province_wide_closure_closes_every_office_that_day(r):
-    bookings.close(date(2026, 3, 4), "疫情防控", now=at(date(2026, 3, 2)))
-    day = bookings.availability(FURONG, date(2026, 3, 4), now=at(date(2026, 3, 2)))
+    engine.close(date(2026, 3, 4), "疫情防控", now=at(date(2026, 3, 2)))
+    day = engine.availability(FURONG, date(2026, 3, 4), now=at(date(2026, 3, 2)))
     assert not day.open and day.reason == "该日已暂停登记：疫情防控"
-    assert bookings.availability(FURONG, date(2026, 3, 5), now=at(date(2026, 3, 2))).open
+    assert engine.availability(FURONG, date(2026, 3, 5), now=at(date(2026, 3, 2))).open
 
 
 def test_one_office_closure_leaves_the_others_open_and_can_be_lifted(r):
     other = Office("changsha-tianxin", "长沙市天心区婚姻登记处", "长沙市", "天心区", 28.11, 112.99)
     now = at(date(2026, 3, 2))
-    bookings.close(date(2026, 3, 4), "场所消毒", now=now, office=FURONG)
+    engine.close(date(2026, 3, 4), "场所消毒", now=now, office=FURONG)
     assert closures.reason(FURONG.id, date(2026, 3, 4)) == "场所消毒"
-    assert bookings.availability(other, date(2026, 3, 4), now=now).open
+    assert engine.availability(other, date(2026, 3, 4), now=now).open
     closures.reopen(date(2026, 3, 4), FURONG.id)
-    assert bookings.availability(FURONG, date(2026, 3, 4), now=now).open
+    assert engine.availability(FURONG, date(2026, 3, 4), now=now).open
 
 
 def test_seed_closure_of_2_february_2020_needs_no_staff_action(r):
@@ -148,8 +148,8 @@ def test_seed_closure_of_2_february_2020_needs_no_staff_action(r):
 
 def test_staff_peak_capacity_shows_in_availability(r):
     closures.set_peak(date(2026, 3, 6), 1, "元宵后高峰")
-    day = bookings.availability(FURONG, date(2026, 3, 6), now=at(date(2026, 3, 2)))
+    day = engine.availability(FURONG, date(2026, 3, 6), now=at(date(2026, 3, 2)))
     assert day.peak == "元宵后高峰"
     assert {s.capacity for s in day.slots} == {1}
     closures.clear_peak(date(2026, 3, 6))
-    assert {s.capacity for s in bookings.availability(FURONG, date(2026, 3, 6), now=at(date(2026, 3, 2))).slots} == {3}
+    assert {s.capacity for s in engine.availability(FURONG, date(2026, 3, 6), now=at(date(2026, 3, 2))).slots} == {3}

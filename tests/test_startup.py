@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.bookings import summaries
 from bot.config import Config, ConfigError
-from scheduler import summaries
 
 ROOT = Path(__file__).resolve().parents[1]
 

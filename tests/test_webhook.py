@@ -6,8 +6,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from bot import simulate
-from bot.protocol import sign
+from bot.wechat import simulate
+from bot.wechat.protocol import sign
 
 OFFICIAL_DOC_VECTORS = [  # token, timestamp, nonce, signature (../shared/wechat-fixtures/README.md §5)
     ("AAAAA", "1714036504", "1514711492", "f464b24fc39322e44b38aa78f5edd27bd1441696"),
@@ -138,7 +138,7 @@ def test_a_retry_after_the_first_finished_gets_the_identical_reply(chat):
 
 
 def test_a_retry_while_the_first_is_still_running_waits_and_the_handler_runs_once(chat, monkeypatch):
-    from bot import router
+    from bot.chat import router
 
     calls = []
     real_route = router.route
@@ -167,7 +167,7 @@ def test_events_are_deduplicated_by_sender_time_and_key(chat):
 
 
 def test_a_failing_handler_gets_a_chinese_apology_not_a_500(chat, monkeypatch):
-    from bot import router
+    from bot.chat import router
 
     def broken(message, session):
         raise RuntimeError("boom")
@@ -178,7 +178,7 @@ def test_a_failing_handler_gets_a_chinese_apology_not_a_500(chat, monkeypatch):
 
 
 def test_user_text_with_cdata_terminator_does_not_break_the_reply(chat, monkeypatch):
-    from bot import router
+    from bot.chat import router
     from bot.replies import Text
 
     monkeypatch.setattr(router, "route", lambda message, session: Text(f"您说的是：{message.text}"))
@@ -186,7 +186,7 @@ def test_user_text_with_cdata_terminator_does_not_break_the_reply(chat, monkeypa
 
 
 def test_long_answers_are_paged_with_more(chat, monkeypatch):
-    from bot import router
+    from bot.chat import router
     from bot.replies import Text
 
     real_route = router.route

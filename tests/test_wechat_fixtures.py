@@ -4,8 +4,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from bot import simulate
-from bot.protocol import sign
+from bot.wechat import simulate
+from bot.wechat.protocol import sign
 from tests.conftest import FIXTURES
 
 TENCENT = {
@@ -134,7 +134,7 @@ def test_encrypted_fixture_is_decrypted_and_answered_encrypted(make_app, name):
 
 
 def test_tencent_sample_decrypts_to_its_known_text(make_app):
-    from bot.protocol import Envelope, open_body
+    from bot.wechat.protocol import Envelope, open_body
 
     config = make_app(max_clock_skew=0, **TENCENT).config["TONGZHOU"]
     envelope = Envelope(signature="", encrypt_type="aes", **TENCENT_QUERY)

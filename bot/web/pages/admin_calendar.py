@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from bot import bookings, closures, settings
-from bot.pages import web
-from bot.pages.login import admin_required
+from bot.bookings import closures, engine, settings
+from bot.web.pages import web
+from bot.web.pages.login import admin_required
 
 blueprint = Blueprint("calendar", __name__, url_prefix="/admin/calendar")
 
@@ -65,7 +65,7 @@ def close():
         errors["confirm"] = "请勾选确认：这一天的预约会全部取消"
     if errors:
         return _overview_page(form, errors, 422)
-    cancelled, dropped = bookings.close(day, form["reason"].strip(), now=web.now(), office=office, rules=web.rules())
+    cancelled, dropped = engine.close(day, form["reason"].strip(), now=web.now(), office=office, rules=web.rules())
     where = office.name if office else "全省"
     flash(f"已停办{where}{web.cn_date(day)}：取消{cancelled}个预约、{dropped}个候补，已排队通知相关群众")
     return redirect(url_for(".overview"))

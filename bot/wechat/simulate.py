@@ -10,7 +10,7 @@ from xml.sax.saxutils import escape
 import xmltodict
 from wechatpy.crypto import WeChatCrypto
 
-from bot.protocol import sign
+from bot.wechat.protocol import sign
 
 ACCOUNT = "gh_tongzhou"
 _msg_ids = itertools.count(int(time.time() * 1000) * 1000 + random.randrange(1000))

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 import redis
 
-from bot import inbox, sessions, store
+from bot import inbox, store
+from bot.chat import sessions
 from bot.messages import Session
 
 DEDUPE_TTL_SECONDS = 300

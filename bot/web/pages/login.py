@@ -4,7 +4,7 @@ from functools import wraps
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 
-from bot.pages import staff
+from bot.web.pages import staff
 
 blueprint = Blueprint("login", __name__, url_prefix="/admin")
 

@@ -83,7 +83,7 @@ _templates: dict[str, Template] = {}
 
 
 def init(client, templates: dict[str, Template]) -> None:
-    """Set the WeChat client (bot.wechat_api.make_client) and templates this process sends with."""
+    """Set the WeChat client (bot.wechat.api.make_client) and templates this process sends with."""
     global _client, _templates
     _client = client
     _templates = dict(templates)

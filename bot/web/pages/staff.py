@@ -2,7 +2,7 @@
 repeated failures. The first admin comes from ADMIN_TOKEN (user `admin`, that token as password)
 when no account exists yet, or from the command line:
 
-    python -m bot.pages.staff add USER [--role admin]
+    python -m bot.web.pages.staff add USER [--role admin]
 """
 
 import argparse

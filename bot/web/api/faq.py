@@ -7,7 +7,7 @@ request only; with several gunicorn workers, a graceful restart (HUP) reloads th
 from flask import Blueprint, jsonify, request
 
 from bot import faq_misses
-from bot.auth import staff_required
+from bot.web.auth import staff_required
 from knowledge import handbook
 from knowledge.normalize import normalize
 

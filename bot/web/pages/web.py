@@ -8,9 +8,9 @@ from datetime import date, datetime, timedelta
 
 from flask import Blueprint, current_app
 
-from bot import settings, slots
-from bot.pages import csrf
-from bot.slots import BookingRules
+from bot.bookings import settings, slots
+from bot.bookings.slots import BookingRules
+from bot.web.pages import csrf
 from knowledge import offices as office_data
 from knowledge.offices import Office
 

@@ -4,10 +4,10 @@
 - /book: citizens book, look up and cancel a marriage-registration slot;
 - /admin: the staff console.
 
-Register `bot.pages.blueprint` on the app; it carries the others, the templates and static files.
+Register `bot.web.pages.blueprint` on the app; it carries the others, the templates and static files.
 """
 
-from bot.pages import admin, admin_calendar, admin_reports, book, login, simulator, web
+from bot.web.pages import admin, admin_calendar, admin_reports, book, login, simulator, web
 
 blueprint = web.blueprint
 for _child in (simulator, book, login, admin, admin_calendar, admin_reports):

@@ -3,7 +3,7 @@
 This is the one place those rules live. Apart from current_rules() (the environment's rules,
 read once per process), everything here is a pure function of its arguments (the office, the
 day, `now`, the rules and what staff stored), so the chat, the API and the engine agree, and
-tests can pass any `now`. The engine (bot/bookings.py) adds the counts
+tests can pass any `now`. The engine (bot/bookings/engine.py) adds the counts
 from Redis; staff closures and peak overrides are read through bot/closures.py.
 """
 

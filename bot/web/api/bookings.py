@@ -11,8 +11,9 @@ from datetime import date, datetime
 
 from flask import Blueprint, current_app, jsonify, request
 
-from bot import bookings, ratelimit, slots
-from bot.auth import is_staff, staff_required
+from bot.bookings import engine, slots
+from bot.web import ratelimit
+from bot.web.auth import is_staff, staff_required
 from knowledge import offices as office_data
 
 blueprint = Blueprint("api_bookings", __name__, url_prefix="/api/v1")
@@ -24,12 +25,12 @@ _TIME = re.compile(r"\d{2}:\d{2}")
 
 # Engine refusals that are conflicts with the booking's state rather than bad input.
 _CONFLICTS = {
-    bookings.NOT_ACTIVE,
-    bookings.TOO_LATE,
-    bookings.WRONG_OFFICE,
-    bookings.NOT_TODAY,
-    bookings.TOO_EARLY,
-    bookings.ALREADY_CHECKED_IN,
+    engine.NOT_ACTIVE,
+    engine.TOO_LATE,
+    engine.WRONG_OFFICE,
+    engine.NOT_TODAY,
+    engine.TOO_EARLY,
+    engine.ALREADY_CHECKED_IN,
 }
 
 
@@ -46,7 +47,7 @@ def availability(office_id: str):
     day = _date(request.args.get("date", ""))
     if day is None:
         return _error(400, "bad_request", "date 应为 YYYY-MM-DD 格式的日期")
-    day_open = bookings.availability(office, day, now=_now(), rules=slots.current_rules())
+    day_open = engine.availability(office, day, now=_now(), rules=slots.current_rules())
     body = {
         "date": day.isoformat(),
         "open": day_open.open,
@@ -65,12 +66,12 @@ def create_booking():
     if not isinstance(body, dict):
         return _error(400, "malformed", "请求体应为 JSON 对象")
     channel = body.get("channel")
-    if channel == bookings.PHONE and not is_staff():
+    if channel == engine.PHONE and not is_staff():
         return _error(401, "unauthorized", "电话预约由工作人员代办，需要工作人员令牌")
-    if channel == bookings.WEB and not _within_web_limit():
+    if channel == engine.WEB and not _within_web_limit():
         return _error(429, "rate_limited", "请求过于频繁，请稍后再试")
     fields = {}
-    if channel not in (bookings.PHONE, bookings.WEB):
+    if channel not in (engine.PHONE, engine.WEB):
         fields["channel"] = 'channel 应为 "phone" 或 "web"'
     office = office_data.current().get(str(body.get("office_id") or ""))
     if office is None:
@@ -82,7 +83,7 @@ def create_booking():
     if not isinstance(hhmm, str) or not _TIME.fullmatch(hhmm):
         fields["time"] = "时间应为 HH:MM 格式，如 09:00"
     phone = body.get("phone") or ""
-    if phone and not (isinstance(phone, str) and bookings.is_phone_number(phone)):
+    if phone and not (isinstance(phone, str) and engine.is_phone_number(phone)):
         fields["phone"] = "电话号码格式不对"
     people = body.get("applicants")
     if not isinstance(people, list) or len(people) != 2 or not all(isinstance(p, dict) for p in people):
@@ -91,7 +92,7 @@ def create_booking():
         return _invalid(fields)
     people = [{"name": str(p.get("name") or ""), "id_number": str(p.get("id_number") or "")} for p in people]
     key = request.headers.get("Idempotency-Key", "").strip()[:100]
-    outcome = bookings.book(
+    outcome = engine.book(
         office,
         day,
         hhmm,
@@ -102,22 +103,22 @@ def create_booking():
         idempotency_key=f"api:{key}" if key else "",
         rules=slots.current_rules(),
     )
-    if outcome.kind == bookings.CONFIRMED:
+    if outcome.kind == engine.CONFIRMED:
         b = outcome.booking
         return jsonify(code=b.code, office_id=b.office_id, date=b.date.isoformat(), time=b.time, status=b.status), 201
-    if outcome.kind == bookings.SLOT_FULL:
+    if outcome.kind == engine.SLOT_FULL:
         alternatives = [a.to_json() for a in outcome.alternatives]
         return jsonify(error="slot_full", message=outcome.message, alternatives=alternatives), 409
-    if outcome.kind == bookings.ALREADY_BOOKED:
+    if outcome.kind == engine.ALREADY_BOOKED:
         return _error(409, "already_booked", outcome.message)
-    if outcome.kind == bookings.SUSPENDED:
+    if outcome.kind == engine.SUSPENDED:
         return jsonify(error="suspended", message=outcome.message, until=outcome.until.isoformat()), 403
     return _invalid(outcome.fields, outcome.message)
 
 
 @blueprint.get("/bookings/<code>")
 def get_booking(code: str):
-    booking = bookings.get(code)
+    booking = engine.get(code)
     if booking is None:
         return _error(404, "not_found", "没有找到这个预约，请核对确认码")
     return jsonify(booking.to_json())
@@ -128,8 +129,8 @@ def cancel_booking(code: str):
     staff = is_staff()
     if not staff and not _within_web_limit():
         return _error(429, "rate_limited", "请求过于频繁，请稍后再试")
-    outcome = bookings.cancel(code, now=_now(), by_staff=staff, rules=slots.current_rules())
-    if outcome.kind == bookings.CANCELLED:
+    outcome = engine.cancel(code, now=_now(), by_staff=staff, rules=slots.current_rules())
+    if outcome.kind == engine.CANCELLED:
         return jsonify(code=outcome.booking.code, status=outcome.booking.status)
     return _refusal(outcome)
 
@@ -143,8 +144,8 @@ def check_in(code: str):
     office_id = body.get("office_id")
     if not isinstance(office_id, str) or office_data.current().get(office_id) is None:
         return _invalid({"office_id": "没有这个登记处"})
-    outcome = bookings.check_in(code, office_id, now=_now(), rules=slots.current_rules())
-    if outcome.kind == bookings.CHECKED_IN:
+    outcome = engine.check_in(code, office_id, now=_now(), rules=slots.current_rules())
+    if outcome.kind == engine.CHECKED_IN:
         return jsonify(code=outcome.booking.code, status=outcome.booking.status, message=outcome.message)
     return _refusal(outcome)
 
@@ -153,7 +154,8 @@ def check_in(code: str):
 @staff_required
 def nlu_parse():
     """What the chat understands from one message, for operators debugging a conversation."""
-    from bot import dates, router  # the chat's own modules; imported here so the API loads without them
+    from bot.bookings import dates  # the chat's own modules; imported here so the API loads without them
+    from bot.chat import router
     from knowledge.normalize import compact
 
     body = request.get_json(silent=True)
@@ -182,8 +184,8 @@ def nlu_parse():
     return jsonify(intent=intent, entities=entities)
 
 
-def _refusal(outcome: bookings.Outcome):
-    if outcome.kind == bookings.NOT_FOUND:
+def _refusal(outcome: engine.Outcome):
+    if outcome.kind == engine.NOT_FOUND:
         return _error(404, "not_found", outcome.message)
     if outcome.kind in _CONFLICTS:
         return _error(409, outcome.kind, outcome.message)

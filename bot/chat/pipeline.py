@@ -9,9 +9,11 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from bot import inbox, outbound, protocol, render, router, sessions, store, turns
+from bot import inbox, store
 from bot import messages as m
+from bot.chat import router, sessions, turns
 from bot.replies import Reply, Text
+from bot.wechat import outbound, protocol, render
 
 log = logging.getLogger(__name__)
 

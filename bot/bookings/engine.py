@@ -1,9 +1,9 @@
 """The booking engine: book, cancel, reschedule, check in, close, waitlist, no-shows, in Redis.
 
-Each operation that changes places is one Lua script (bot/lua/), run with EVALSHA in one round
+Each operation that changes places is one Lua script (bot/bookings/lua/), run with EVALSHA in one round
 trip, so capacity, the one-active-booking-per-person rule and closures are checked and written
 together: concurrent requests can never overbook or book a person twice. The calendar and window
-rules come from bot/slots.py, eligibility from bot/applicants.py; this module adds what needs the
+rules come from bot/bookings/slots.py, eligibility from bot/bookings/applicants.py; this module adds what needs the
 store. Applicants are kept only as masked names and ID numbers plus a keyed hash of the number.
 
 Every function takes `now` (an aware datetime in the service's zone) so results do not depend
@@ -22,8 +22,9 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
-from bot import applicants, closures, idcard, inbox, slots, store
-from bot.slots import BookingRules
+from bot import inbox, store
+from bot.bookings import applicants, closures, idcard, slots
+from bot.bookings.slots import BookingRules
 from knowledge import offices as office_data
 from knowledge.offices import Office
 
@@ -733,7 +734,7 @@ def _follow_with_reminders(booking: Booking, now: datetime, promoted: str = "") 
     Closures and check-ins need no call: a reminder re-reads its booking and stays silent if it changed.
     Imported here because the scheduler imports this module.
     """
-    from scheduler import reminders
+    from bot.bookings import reminders
 
     reminders.plan(booking, now)  # an inactive booking's reminders are removed
     if promoted:

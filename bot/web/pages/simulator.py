@@ -11,8 +11,8 @@ from statistics import fmean
 import xmltodict
 from flask import Blueprint, abort, current_app, jsonify, render_template, request, session
 
-from bot import simulate
-from bot.pages import web
+from bot.web.pages import web
+from bot.wechat import simulate
 from knowledge import menu
 from knowledge import offices as office_data
 

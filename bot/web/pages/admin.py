@@ -9,9 +9,9 @@ from datetime import date, timedelta
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
 
-from bot import bookings, closures, slots
-from bot.pages import web
-from bot.pages.login import staff_required
+from bot.bookings import closures, engine, slots
+from bot.web.pages import web
+from bot.web.pages.login import staff_required
 from knowledge import offices as office_data
 from knowledge.offices import Office
 
@@ -20,10 +20,10 @@ blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 HEAT_MAP_DAYS = 7
 HEAT_LEVELS = 4  # cells are shaded 0 (empty) to 4 (full)
 # Statuses that hold a place in the slot; cancelled ones gave theirs back.
-HOLDING = (bookings.CONFIRMED, bookings.CHECKED_IN, bookings.NO_SHOW)
+HOLDING = (engine.CONFIRMED, engine.CHECKED_IN, engine.NO_SHOW)
 PEOPLE_FIELDS = ("applicants[0].name", "applicants[0].id_number", "applicants[1].name", "applicants[1].id_number")
 CSV_COLUMNS = ("确认码", "日期", "时段", "状态", "渠道", "申请人1", "身份证号1", "申请人2", "身份证号2", "电话")
-CHANNEL_NAMES = {bookings.WECHAT: "微信", bookings.WEB: "网上", bookings.PHONE: "电话"}
+CHANNEL_NAMES = {engine.WECHAT: "微信", engine.WEB: "网上", engine.PHONE: "电话"}
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class DayLoad:
     slots: tuple[SlotLoad, ...]
 
 
-def day_load(office: Office, day: date, held: list[bookings.Booking]) -> DayLoad:
+def day_load(office: Office, day: date, held: list[engine.Booking]) -> DayLoad:
     staff_peak = closures.peak(day)
     capacity = slots.capacity(office, day, web.rules(), staff_peak[0] if staff_peak else None)
     loads = []
@@ -61,8 +61,8 @@ def day_load(office: Office, day: date, held: list[bookings.Booking]) -> DayLoad
                 hhmm,
                 capacity,
                 sum(s in HOLDING for s in here),
-                here.count(bookings.CHECKED_IN),
-                here.count(bookings.NO_SHOW),
+                here.count(engine.CHECKED_IN),
+                here.count(engine.NO_SHOW),
             )
         )
     return DayLoad(day, closures.reason(office.id, day), slots.calendar_reason(day), tuple(loads))
@@ -79,9 +79,9 @@ def _day_page(phone_form: dict | None = None, phone_errors: dict | None = None, 
     session["office"] = office.id
     today = web.now().date()
     shown = web.date_arg(request.values.get("date")) or today
-    booked = bookings.on_day(office.id, shown)
+    booked = engine.on_day(office.id, shown)
     week = [shown + timedelta(days=i) for i in range(HEAT_MAP_DAYS)]
-    heat = [day_load(office, d, booked if d == shown else bookings.on_day(office.id, d)) for d in week]
+    heat = [day_load(office, d, booked if d == shown else engine.on_day(office.id, d)) for d in week]
     return render_template(
         "admin/day.html",
         office=office,
@@ -92,7 +92,7 @@ def _day_page(phone_form: dict | None = None, phone_errors: dict | None = None, 
         heat=heat,
         times=slots.slot_times(office),
         bookings=booked,
-        status_names=bookings.STATUS_NAMES,
+        status_names=engine.STATUS_NAMES,
         channel_names=CHANNEL_NAMES,
         phone_form=phone_form or {"date": shown.isoformat()},
         phone_errors=phone_errors or {},
@@ -108,8 +108,8 @@ def check_in():
     if office is None:
         flash("请先选择登记处", "error")
         return redirect(url_for(".day"))
-    outcome = bookings.check_in(request.form.get("code", ""), office.id, now=web.now(), rules=web.rules())
-    if outcome.kind == bookings.CHECKED_IN:
+    outcome = engine.check_in(request.form.get("code", ""), office.id, now=web.now(), rules=web.rules())
+    if outcome.kind == engine.CHECKED_IN:
         b = outcome.booking
         flash(f"{b.code} {b.time} {'、'.join(b.names)}：{outcome.message}")
     else:
@@ -120,8 +120,8 @@ def check_in():
 @blueprint.post("/no-show")
 @staff_required
 def mark_no_show():
-    outcome = bookings.mark_no_show(request.form.get("code", ""), now=web.now(), rules=web.rules())
-    if outcome.kind == bookings.NO_SHOW:
+    outcome = engine.mark_no_show(request.form.get("code", ""), now=web.now(), rules=web.rules())
+    if outcome.kind == engine.NO_SHOW:
         b = outcome.booking
         flash(f"{b.code} {b.time} {'、'.join(b.names)}：{outcome.message}")
     else:
@@ -132,7 +132,7 @@ def mark_no_show():
 @blueprint.post("/no-shows")
 @staff_required
 def settle_no_shows():
-    marked, suspended = bookings.mark_no_shows(web.now(), web.rules())
+    marked, suspended = engine.mark_no_shows(web.now(), web.rules())
     note = f"，其中{suspended}人因多次未到场暂停网上预约" if suspended else ""
     flash(f"已把{marked}个过了签到时间仍未签到的预约记为未到场{note}")
     return redirect(url_for(".day", office=request.form.get("office"), date=request.form.get("date")))
@@ -143,23 +143,23 @@ def settle_no_shows():
 def phone_booking():
     form = request.form.to_dict()
     office, day_asked, people, errors = web.read_booking_form(form, "booking_date")
-    if not bookings.is_phone_number(form.get("phone", "").strip()):
+    if not engine.is_phone_number(form.get("phone", "").strip()):
         errors["phone"] = "请填写来电人的联系电话，方便登记处回电"
     if errors:
         return _day_page(form, errors, 422)
-    outcome = bookings.book(
+    outcome = engine.book(
         office,
         day_asked,
         form["time"],
         people,
         now=web.now(),
-        channel=bookings.PHONE,
+        channel=engine.PHONE,
         phone=form["phone"].strip(),
         rules=web.rules(),
     )
-    if outcome.kind != bookings.CONFIRMED:
+    if outcome.kind != engine.CONFIRMED:
         errors = dict(outcome.fields) or {"applicants": outcome.message}
-        if outcome.kind == bookings.SLOT_FULL:
+        if outcome.kind == engine.SLOT_FULL:
             free = "、".join(f"{a.office_name}{a.date:%m-%d} {a.time}" for a in outcome.alternatives[:3])
             errors = {"time": outcome.message + (f"。可选：{free}" if free else "")}
         return _day_page(form, errors, 422)
@@ -178,7 +178,7 @@ def export_csv():
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
-    for b in bookings.on_day(office.id, shown):
+    for b in engine.on_day(office.id, shown):
         names = (*b.names, "", "")[:2]
         numbers = (*b.id_numbers, "", "")[:2]
         writer.writerow(
@@ -186,7 +186,7 @@ def export_csv():
                 b.code,
                 b.date.isoformat(),
                 b.time,
-                bookings.STATUS_NAMES.get(b.status, b.status),
+                engine.STATUS_NAMES.get(b.status, b.status),
                 CHANNEL_NAMES.get(b.channel, b.channel),
                 names[0],
                 numbers[0],

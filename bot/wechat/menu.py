@@ -1,7 +1,7 @@
 """Push the custom menu (knowledge/menu.json) to the Official Account.
 
-python -m bot.menu push     # uses WECHAT_APPID / WECHAT_SECRET / WECHAT_API_BASE
-python -m bot.menu show     # print the JSON that would be pushed
+python -m bot.wechat.menu push     # uses WECHAT_APPID / WECHAT_SECRET / WECHAT_API_BASE
+python -m bot.wechat.menu show     # print the JSON that would be pushed
 """
 
 import argparse
@@ -10,7 +10,7 @@ import sys
 
 from bot import store
 from bot.config import Config, ConfigError
-from bot.wechat_api import make_client
+from bot.wechat.api import make_client
 from knowledge import menu
 
 

@@ -8,7 +8,7 @@ import re
 import unicodedata
 from datetime import date, timedelta
 
-from bot import idcard
+from bot.bookings import idcard
 from knowledge.normalize import normalize
 
 # Civil Code art. 1047: men may marry from 22, women from 20.

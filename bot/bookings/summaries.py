@@ -9,7 +9,8 @@ import json
 from collections import Counter
 from datetime import date, datetime, time, timedelta
 
-from bot import bookings, store
+from bot import store
+from bot.bookings import engine
 
 KEY = "summary:%s"
 # The counts, in the order and with the titles staff see them.
@@ -18,20 +19,20 @@ FIELDS = {"booked": "预约", "checked_in": "签到", "no_show": "未到场", "c
 DAILY_AT = time(20, 0)
 
 # Statuses that held a place in the slot; the cancelled ones gave theirs back.
-_HELD = (bookings.CONFIRMED, bookings.CHECKED_IN, bookings.NO_SHOW)
-_CANCELLED = (bookings.CANCELLED, bookings.CANCELLED_BY_OFFICE)
+_HELD = (engine.CONFIRMED, engine.CHECKED_IN, engine.NO_SHOW)
+_CANCELLED = (engine.CANCELLED, engine.CANCELLED_BY_OFFICE)
 
 
 def compute(day: date) -> dict[str, dict[str, int]]:
     """Office id → counts for `day`, for every office with a booking that day or the next."""
     counts: dict[str, Counter] = {}
-    for office_id, status in bookings.statuses_on(day):
+    for office_id, status in engine.statuses_on(day):
         mine = counts.setdefault(office_id, Counter())
         mine["booked"] += status in _HELD
-        mine["checked_in"] += status == bookings.CHECKED_IN
-        mine["no_show"] += status == bookings.NO_SHOW
+        mine["checked_in"] += status == engine.CHECKED_IN
+        mine["no_show"] += status == engine.NO_SHOW
         mine["cancelled"] += status in _CANCELLED
-    for office_id, status in bookings.statuses_on(day + timedelta(days=1)):
+    for office_id, status in engine.statuses_on(day + timedelta(days=1)):
         counts.setdefault(office_id, Counter())["tomorrow"] += status in _HELD
     return {office_id: {name: mine[name] for name in FIELDS} for office_id, mine in counts.items()}
 

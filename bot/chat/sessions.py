@@ -1,6 +1,6 @@
 """Per-user dialogue sessions in Redis: JSON under `session:{openid}`, 30 minutes idle TTL.
 
-The webhook loads and saves sessions inside a locked turn (bot/turns.py); this module owns the
+The webhook loads and saves sessions inside a locked turn (bot/chat/turns.py); this module owns the
 key, the format and the expiry, and serves everything else that reads or drops a session.
 """
 

@@ -11,10 +11,11 @@ import time
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
 
-from bot import bookings, ratelimit
-from bot.api_bookings import WEB_LIMIT, WEB_WINDOW_SECONDS
-from bot.pages import web
-from bot.slots import ceremony_notice, window_days
+from bot.bookings import engine
+from bot.bookings.slots import ceremony_notice, window_days
+from bot.web import ratelimit
+from bot.web.api.bookings import WEB_LIMIT, WEB_WINDOW_SECONDS
+from bot.web.pages import web
 from handlers import booking_text
 
 blueprint = Blueprint("book", __name__, url_prefix="/book")
@@ -38,25 +39,25 @@ def submit():
         return _form_page(form, errors, 422)
     if not _within_limit():
         return _form_page(form, {"form": TOO_MANY}, 429)
-    outcome = bookings.book(
+    outcome = engine.book(
         office,
         day,
         form["time"],
         people,
         now=web.now(),
-        channel=bookings.WEB,
+        channel=engine.WEB,
         idempotency_key=f"web:{form.get('attempt', '')[:64]}" if form.get("attempt") else "",
         rules=web.rules(),
     )
-    if outcome.kind == bookings.CONFIRMED:
+    if outcome.kind == engine.CONFIRMED:
         session[BOOKED] = outcome.booking.code
         return redirect(url_for(".done"))
-    return _form_page(form, _errors_of(outcome), 409 if outcome.kind == bookings.SLOT_FULL else 422, outcome)
+    return _form_page(form, _errors_of(outcome), 409 if outcome.kind == engine.SLOT_FULL else 422, outcome)
 
 
 @blueprint.get("/done")
 def done():
-    booking = bookings.get(session.get(BOOKED, ""))
+    booking = engine.get(session.get(BOOKED, ""))
     if booking is None:
         return redirect(url_for(".form"))
     return render_template("book/done.html", booking=booking, what_to_bring=booking_text.WHAT_TO_BRING)
@@ -64,7 +65,7 @@ def done():
 
 @blueprint.get("/manage")
 def manage():
-    return _manage_page(bookings.get(session.get(MANAGING, "")))
+    return _manage_page(engine.get(session.get(MANAGING, "")))
 
 
 @blueprint.post("/manage")
@@ -75,7 +76,7 @@ def look_up():
     code = request.form.get("code", "").strip().upper()
     # Only an applicant's own ID number opens the booking, so a guessed code shows nothing. Cancelled
     # and past bookings are shown too: a couple checking that their cancellation went through should see it.
-    booking = bookings.matches_id(code, request.form.get("id_number", ""))
+    booking = engine.matches_id(code, request.form.get("id_number", ""))
     if booking is None:
         error = "没有找到与这个确认码和身份证号相符的预约，请核对后再试"
         return _manage_page(None, error, code=code), 404
@@ -88,20 +89,20 @@ def cancel():
     code = session.get(MANAGING)
     if not code:
         return redirect(url_for(".manage"))
-    outcome = bookings.cancel(code, now=web.now(), rules=web.rules())
-    if outcome.kind != bookings.CANCELLED:
-        return _manage_page(bookings.get(code), outcome.message), 409
+    outcome = engine.cancel(code, now=web.now(), rules=web.rules())
+    if outcome.kind != engine.CANCELLED:
+        return _manage_page(engine.get(code), outcome.message), 409
     session.pop(MANAGING, None)
     return render_template("book/cancelled.html", booking=outcome.booking)
 
 
-def _manage_page(booking: bookings.Booking | None, error: str = "", code: str = ""):
+def _manage_page(booking: engine.Booking | None, error: str = "", code: str = ""):
     return render_template(
-        "book/manage.html", booking=booking, error=error, code=code, status_names=bookings.STATUS_NAMES
+        "book/manage.html", booking=booking, error=error, code=code, status_names=engine.STATUS_NAMES
     )
 
 
-def _form_page(form: dict, errors: dict, status: int = 200, outcome: bookings.Outcome | None = None):
+def _form_page(form: dict, errors: dict, status: int = 200, outcome: engine.Outcome | None = None):
     now = web.now()
     rules = web.rules()
     office = web.office_arg(request.args.get("office") or form.get("office"))
@@ -110,7 +111,7 @@ def _form_page(form: dict, errors: dict, status: int = 200, outcome: bookings.Ou
     calendar = []
     if office:
         days = window_days(now, rules)
-        calendar = bookings.availability_for([(office, d) for d in days], now=now, rules=rules)
+        calendar = engine.availability_for([(office, d) for d in days], now=now, rules=rules)
     day_open = next((a for a in calendar if a.date == chosen_day), None)
     return render_template(
         "book/form.html",
@@ -128,13 +129,13 @@ def _form_page(form: dict, errors: dict, status: int = 200, outcome: bookings.Ou
     ), status
 
 
-def _errors_of(outcome: bookings.Outcome) -> dict:
+def _errors_of(outcome: engine.Outcome) -> dict:
     """The engine's refusal, keyed by the field it concerns ("form" for the whole booking)."""
     if outcome.fields:
         return dict(outcome.fields)
-    if outcome.kind == bookings.SLOT_FULL:
+    if outcome.kind == engine.SLOT_FULL:
         return {"time": outcome.message + "，请换一个时段，或选下面的空位"}
-    if outcome.kind == bookings.ALREADY_BOOKED:
+    if outcome.kind == engine.ALREADY_BOOKED:
         return {"applicants": outcome.message}
     return {"form": outcome.message}
 

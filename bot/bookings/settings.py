@@ -6,8 +6,9 @@ staff flip it in the console, their choice holds until they flip it back.
 
 from dataclasses import replace
 
-from bot import slots, store
-from bot.slots import BookingRules
+from bot import store
+from bot.bookings import slots
+from bot.bookings.slots import BookingRules
 
 EPIDEMIC_MODE_KEY = "settings:epidemic_mode"
 

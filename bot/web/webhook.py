@@ -5,8 +5,10 @@ import uuid
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
-from bot import pipeline, protocol, store
+from bot import store
+from bot.chat import pipeline
 from bot.logs import hash_openid, log_request
+from bot.wechat import protocol
 
 blueprint = Blueprint("wechat", __name__)
 

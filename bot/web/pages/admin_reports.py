@@ -4,10 +4,10 @@ reloads the handbook after editors fix it) and the scheduler's daily summaries."
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from bot import faq_misses
-from bot.pages import web
-from bot.pages.login import admin_required, staff_required
+from bot.bookings import summaries
+from bot.web.pages import web
+from bot.web.pages.login import admin_required, staff_required
 from knowledge import handbook
-from scheduler import summaries
 
 blueprint = Blueprint("reports", __name__, url_prefix="/admin")
 
