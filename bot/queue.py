@@ -115,7 +115,7 @@ def schedule_if_absent(kind: str, key: str, due_at: datetime, payload: dict) -> 
     item_id = _id(kind, key)
     record = _record(kind, key, due_at, payload)
     return bool(
-        store.client().eval(_SCHEDULE_IF_ABSENT, 4, DUE, LEASED, ITEMS, ATTEMPTS, item_id, due_at.timestamp(), record)
+        store.run_script(_SCHEDULE_IF_ABSENT, (DUE, LEASED, ITEMS, ATTEMPTS), (item_id, due_at.timestamp(), record))
     )
 
 
@@ -142,8 +142,8 @@ def _writes(pipe):
 
 def claim_due(now: datetime, lease_seconds: float, limit: int) -> list[Item]:
     """Up to `limit` items due by `now` (and any whose lease ran out), leased to the caller."""
-    flat = store.client().eval(
-        _CLAIM, 4, DUE, LEASED, ITEMS, ATTEMPTS, now.timestamp(), now.timestamp() + lease_seconds, limit
+    flat = store.run_script(
+        _CLAIM, (DUE, LEASED, ITEMS, ATTEMPTS), (now.timestamp(), now.timestamp() + lease_seconds, limit)
     )
     items = []
     for raw, attempts in zip(flat[::2], flat[1::2], strict=True):
@@ -154,14 +154,12 @@ def claim_due(now: datetime, lease_seconds: float, limit: int) -> list[Item]:
 
 
 def complete(item: Item) -> None:
-    store.client().eval(_COMPLETE, 4, DUE, LEASED, ITEMS, ATTEMPTS, item.id)
+    store.run_script(_COMPLETE, (DUE, LEASED, ITEMS, ATTEMPTS), (item.id,))
 
 
 def adopt_list(list_key: str, kind: str, now: datetime, limit: int) -> int:
     """Turn up to `limit` JSON objects pushed on `list_key` into items of `kind` keyed by their "key"."""
-    return store.client().eval(
-        _ADOPT, 6, list_key, DUE, LEASED, ITEMS, ATTEMPTS, REJECTED, kind, now.timestamp(), limit
-    )
+    return store.run_script(_ADOPT, (list_key, DUE, LEASED, ITEMS, ATTEMPTS, REJECTED), (kind, now.timestamp(), limit))
 
 
 def scheduled(kind: str, key: str) -> datetime | None:

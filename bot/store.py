@@ -56,3 +56,21 @@ def reachable() -> bool:
         return bool(client().set("healthz:probe", "1", ex=10))
     except redis.exceptions.RedisError:
         return False
+
+
+# Source text → its Script. redis-py's Script runs EVALSHA and loads the text again when Redis has
+# forgotten it (a restart, a failover), so every Lua script in the service runs this one way.
+_scripts: dict[str, redis.commands.core.Script] = {}
+
+
+def script(source: str):
+    """`source` as a registered script: EVALSHA on every call, never the whole text."""
+    found = _scripts.get(source)
+    if found is None:
+        found = _scripts[source] = client().register_script(source)
+    return found
+
+
+def run_script(source: str, keys=(), args=()):
+    """Run `source` on the current client with `keys` and `args` in one round trip."""
+    return script(source)(keys=list(keys), args=list(args), client=client())

@@ -770,18 +770,18 @@ def _booking(raw: dict, history: list[str]) -> Booking:
 
 
 def _run(name: str, *args):
-    return _scripts()[name](args=args, client=store.client())
+    return store.run_script(_sources()[name], (), args)
 
 
 @cache
-def _scripts() -> dict:
-    """Each script is the common prelude plus its own body, registered once and run with EVALSHA."""
+def _sources() -> dict[str, str]:
+    """Each script's text: the common prelude plus its own body."""
     folder = Path(__file__).with_name("lua")
     table = ", ".join(f"{name} = '{template}'" for name, template in KEYS.items())
     constants = f"local K = {{{table}}}\nlocal INBOX_KEEP_SECONDS = {inbox.KEEP_SECONDS}\n"
     prelude = constants + (folder / "common.lua").read_text(encoding="utf-8")
     return {
-        path.stem: store.client().register_script(prelude + "\n" + path.read_text(encoding="utf-8"))
+        path.stem: prelude + "\n" + path.read_text(encoding="utf-8")
         for path in folder.glob("*.lua")
         if path.stem != "common"
     }

@@ -78,19 +78,9 @@ class Turn:
     notices: list[str] = field(default_factory=list)  # the user's inbox, emptied by this turn
 
 
-def _scripts():
-    client = store.client()
-    cached = getattr(client, "_tongzhou_turn_scripts", None)
-    if cached is None:
-        cached = (client.register_script(_BEGIN), client.register_script(_END))
-        client._tongzhou_turn_scripts = cached
-    return cached
-
-
 def begin(openid: str, message_key: str, take_notices: bool = True) -> Turn:
     """Claim the message and lock and load its sender's session (waiting up to WAIT_SECONDS);
     with `take_notices`, also empty the user's inbox into `turn.notices`."""
-    begin_script, _ = _scripts()
     keys = [
         f"dedupe:{message_key}",
         f"lock:{sessions.key(openid)}",
@@ -102,7 +92,7 @@ def begin(openid: str, message_key: str, take_notices: bool = True) -> Turn:
     deadline, claim = time.monotonic() + WAIT_SECONDS, "1"
     while True:
         args = [turn.token, LOCK_LEASE_MS, DEDUPE_TTL_SECONDS, claim, PENDING, MESSAGES_PER_MINUTE, int(take_notices)]
-        state, value, *rest = begin_script(keys, args)
+        state, value, *rest = store.run_script(_BEGIN, keys, args)
         if state == "run":
             turn.session = Session.from_json(openid, json.loads(value)) if value else Session(openid)
             turn.notices = rest[0]
@@ -124,18 +114,17 @@ def end(turn: Turn, reply_xml: str, session: Session | None = None, also=None) -
 
     `also(pipe)` may queue more writes that travel in the same round trip (not in the same script).
     """
-    _, end_script = _scripts()
     payload = sessions.dump(session) if session is not None else ""
     keys, args = turn.keys[:3], [turn.token, reply_xml, DEDUPE_TTL_SECONDS, payload, sessions.IDLE_SECONDS]
     pipe = store.client().pipeline(transaction=False)
     # EVALSHA by hand: a Script object in a pipeline first asks SCRIPT EXISTS, a round trip of its own.
-    pipe.evalsha(end_script.sha, len(keys), *keys, *args)
+    pipe.evalsha(store.script(_END).sha, len(keys), *keys, *args)
     if also is not None:
         also(pipe)
     try:
         pipe.execute()
     except redis.exceptions.NoScriptError:  # Redis restarted and forgot it: load it and run it again
-        end_script(keys, args)
+        store.run_script(_END, keys, args)
 
 
 def _wait_for_reply(dedupe_key: str, deadline: float) -> str:

@@ -117,7 +117,7 @@ class SharedTokenClient(WeChatClient):
                         return token
                     return self.fetch_access_token()["access_token"]
                 finally:
-                    store.client().eval(_RELEASE, 1, lock_key, lock_id)
+                    store.run_script(_RELEASE, (lock_key,), (lock_id,))
             if usable:
                 return token  # another process is refreshing; this one still works for a few minutes
             if time.monotonic() >= deadline:

@@ -178,12 +178,12 @@ def _deliver(openid: str, kind: str, text: str, values: dict, now: datetime) -> 
 
 def _claim(key: str, now: datetime) -> bool:
     claim = json.dumps({"status": "sending", "until": now.timestamp() + CLAIM_LEASE_SECONDS})
-    return bool(store.client().eval(_CLAIM_KEY, 1, _sent_key(key), now.timestamp(), claim, SENT_KEEP_SECONDS))
+    return bool(store.run_script(_CLAIM_KEY, (_sent_key(key),), (now.timestamp(), claim, SENT_KEEP_SECONDS)))
 
 
 def _reserve_custom(openid: str, now: datetime) -> bool:
     return bool(
-        store.client().eval(_RESERVE_CUSTOM, 1, _window_key(openid), now.timestamp(), WINDOW_SECONDS, CUSTOM_QUOTA)
+        store.run_script(_RESERVE_CUSTOM, (_window_key(openid),), (now.timestamp(), WINDOW_SECONDS, CUSTOM_QUOTA))
     )
 
 
