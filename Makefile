@@ -2,26 +2,38 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+RUNTIME := $(VENV)/.installed-runtime
+DEV := $(VENV)/.installed-dev
 
-.PHONY: run test lint bench console
+.PHONY: run test test-fast lint bench console
 
-$(STAMP): requirements.txt
+$(RUNTIME): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
-	touch $(STAMP)
+	touch $(RUNTIME)
 
-run: $(STAMP)
+$(DEV): $(RUNTIME) requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(DEV)
+
+run: $(RUNTIME)
 	SIMULATOR=$${SIMULATOR:-1} SCHEDULER_IN_PROCESS=$${SCHEDULER_IN_PROCESS:-1} $(PY) app.py
 
-test: $(STAMP)
+lint: $(DEV)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+
+# Everything, including the tests that start their own processes (Redis, gunicorn, the scheduler).
+test: lint
 	$(PY) -m pytest -q
 
-console: $(STAMP)
+# The same without the process-starting tests (marked `slow`): seconds, for the edit-test loop.
+test-fast: lint
+	$(PY) -m pytest -q -m "not slow"
+
+console: $(RUNTIME)
 	$(PY) -m bot.console
 
-bench: $(STAMP)
+bench: $(DEV)
 	$(PY) bench/webhook.py

@@ -10,7 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot import logs, store
 from bot.bookings import slots
-from bot.config import Config, ConfigError
+from bot.config import Config, ConfigError, use
 from knowledge.charity import CharityError
 from knowledge.handbook import HandbookError
 from knowledge.offices import OfficeDataError
@@ -19,7 +19,7 @@ MAX_BODY_BYTES = 64 * 1024  # WeChat's messages are a few KB; anything near this
 
 
 def create_app(config: Config | None = None) -> Flask:
-    config = config or Config.from_env()
+    config = use(config or Config.from_env())
     logs.setup()
     store.connect(config.redis_url)
 
@@ -32,7 +32,7 @@ def create_app(config: Config | None = None) -> Flask:
         # Behind nginx: take the client's address from X-Forwarded-For, so per-IP limits see people.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.proxy_hops, x_proto=config.proxy_hops)
 
-    _load_knowledge()
+    _load_knowledge(config)
 
     from bot.web import pages, webhook
     from bot.web.api import bookings as bookings_api
@@ -64,10 +64,11 @@ class _JSONProvider(DefaultJSONProvider):
             raise ValueError("JSON nested too deeply") from None
 
 
-def _load_knowledge() -> None:
+def _load_knowledge(config: Config) -> None:
     """Load and validate every data file now, so a bad file stops start-up rather than a chat."""
     from knowledge import charity, handbook, offices
 
+    charity.use_public_key(config.charity_public_key_file)
     offices.current()
     handbook.current()  # also initialises jieba once, with its cache in var/
     charity.current()  # a bad signature doesn't stop start-up: it disables account answers (and alarms)
@@ -90,11 +91,9 @@ def __getattr__(name: str):
 
 
 if __name__ == "__main__":
-    import os
-
     app = _app_or_exit()
     config = app.config["TONGZHOU"]
-    if os.environ.get("SCHEDULER_IN_PROCESS") == "1":
+    if config.scheduler_in_process:
         # Development only: reminders and notices run in a thread of this server, so the demo
         # needs no second command. Production runs `python -m scheduler` beside gunicorn.
         from scheduler import clock

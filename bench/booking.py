@@ -73,7 +73,7 @@ def main() -> None:
     flush(url)
     store.connect(url)
     now = datetime.now(Config.from_env().tz)
-    rules = BookingRules.from_env()
+    rules = BookingRules.from_config(Config.from_env())
     days = open_days(now, rules)
     if not days:
         raise SystemExit("no open day in the booking window")

@@ -171,7 +171,7 @@ def burst(env: dict, url: str, args) -> None:
     store.connect(url)
     office = offices.current().get(BURST_OFFICE)
     now = datetime.now(Config.from_env().tz)
-    rules = BookingRules.from_env()
+    rules = BookingRules.from_config(Config.from_env())
     days = engine.availability_for([(office, d) for d in window_days(now, rules)], now=now, rules=rules)
     places = [(d.date, s.time) for d in days if d.open for s in d.slots]
     capacity = sum(s.capacity for d in days if d.open for s in d.slots)

@@ -1,17 +1,37 @@
 """Configuration from the environment, validated once at start-up.
 
-Every setting the app reads is here; README's "Configuration" table lists the same names.
-A bad value raises ConfigError with one line that names the variable and what is wrong.
+This is the only module that reads the environment: every setting the service reads is named here,
+and README's "Configuration" table lists the same names. A bad value raises ConfigError with one
+line that names the variable and what is wrong. `create_app` (and each command-line entry point)
+makes the process's Config and hands it to `use()`; modules that run outside a request (the booking
+engine's ID hashing, the log salt) read it back with `current()`.
 """
 
 import base64
 import binascii
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEV_TOKEN = "tongzhou-dev-token"
+DEFAULT_TICK_SECONDS = 5.0
+
+# BookingRules field → the variable that overrides its default (bot/bookings/slots.py parses them).
+BOOKING_VARIABLES = {
+    "window_first_day": "BOOKING_WINDOW_FIRST_DAY",
+    "window_days": "BOOKING_WINDOW_DAYS",
+    "min_notice_minutes": "BOOKING_MIN_NOTICE_MINUTES",
+    "cancel_cutoff_minutes": "BOOKING_CANCEL_CUTOFF_MINUTES",
+    "checkin_opens_minutes": "BOOKING_CHECKIN_OPENS_MINUTES",
+    "no_show_grace_minutes": "BOOKING_NO_SHOW_GRACE_MINUTES",
+    "no_show_limit": "BOOKING_NO_SHOW_LIMIT",
+    "no_show_lookback_days": "BOOKING_NO_SHOW_LOOKBACK_DAYS",
+    "suspension_days": "BOOKING_SUSPENSION_DAYS",
+    "pii_retention_days": "PII_RETENTION_DAYS",
+    "peak_capacity": "BOOKING_PEAK_CAPACITY",
+    "epidemic_mode": "EPIDEMIC_MODE",
+}
 
 
 class ConfigError(ValueError):
@@ -33,6 +53,15 @@ class Config:
     tz_name: str = "Asia/Shanghai"
     simulator_enabled: bool = False
     proxy_hops: int = 0  # reverse proxies in front of the app that set X-Forwarded-For
+    pii_key: str = ""  # keyed hash of ID numbers; "" → the development key (with a warning)
+    secret_key: str = ""  # signs staff console logins; "" → random per process (with a warning)
+    log_salt: str = "tongzhou"  # salt of the hashed openids in logs
+    log_level: str = "INFO"
+    wechat_templates: str = ""  # JSON, parsed by bot/wechat/outbound.py
+    charity_public_key_file: str = ""  # "" → knowledge/charity.pub
+    scheduler_in_process: bool = False  # development: run the scheduler as a thread of the dev server
+    scheduler_tick_seconds: float = DEFAULT_TICK_SECONDS
+    booking: dict = field(default_factory=dict)  # BookingRules field → raw value, from BOOKING_VARIABLES
 
     @property
     def tz(self) -> ZoneInfo:
@@ -57,8 +86,17 @@ class Config:
             port=_int(env, "PORT", 5000),
             admin_token=env.get("ADMIN_TOKEN", ""),
             tz_name=env.get("TZ_NAME") or "Asia/Shanghai",
-            simulator_enabled=env.get("SIMULATOR", "") in ("1", "true", "yes", "on"),
+            simulator_enabled=_flag(env, "SIMULATOR"),
             proxy_hops=_int(env, "PROXY_HOPS", 0),
+            pii_key=env.get("PII_KEY", ""),
+            secret_key=env.get("SECRET_KEY", ""),
+            log_salt=env.get("LOG_SALT") or cls.log_salt,
+            log_level=env.get("LOG_LEVEL") or cls.log_level,
+            wechat_templates=env.get("WECHAT_TEMPLATES", ""),
+            charity_public_key_file=env.get("CHARITY_PUBLIC_KEY_FILE", ""),
+            scheduler_in_process=_flag(env, "SCHEDULER_IN_PROCESS"),
+            scheduler_tick_seconds=_positive(env, "SCHEDULER_TICK_SECONDS", DEFAULT_TICK_SECONDS),
+            booking={name: env[var] for name, var in BOOKING_VARIABLES.items() if env.get(var, "") != ""},
         )
         config.validate()
         return config
@@ -82,6 +120,36 @@ class Config:
             ZoneInfo(self.tz_name)
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(f"TZ_NAME is not a known time zone: {self.tz_name!r}") from None
+
+
+_current: Config | None = None
+
+
+def use(config: Config) -> Config:
+    """Make `config` this process's configuration (create_app and the command-line tools call it)."""
+    global _current
+    _current = config
+    return config
+
+
+def current() -> Config:
+    """This process's configuration: the one given to use(), else the environment's."""
+    return _current or use(Config.from_env())
+
+
+def _flag(env, name) -> bool:
+    return env.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _positive(env, name, default) -> float:
+    raw = env.get(name) or str(default)
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ConfigError(f"{name} must be a positive number of seconds, got {raw!r}")
+    return value
 
 
 def _int(env, name, default):

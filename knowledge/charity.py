@@ -326,8 +326,17 @@ def signature_path(path: Path) -> Path:
     return path.with_name(path.name + ".sig")
 
 
+_public_key_path = DEFAULT_PUBLIC_KEY
+
+
+def use_public_key(path: Path | str = "") -> None:
+    """The deployment's public key (CHARITY_PUBLIC_KEY_FILE; "" → the one in knowledge/) for later loads."""
+    global _public_key_path
+    _public_key_path = Path(path) if path else DEFAULT_PUBLIC_KEY
+
+
 def default_public_key_path() -> Path:
-    return Path(os.environ.get(PUBLIC_KEY_ENV) or DEFAULT_PUBLIC_KEY)
+    return _public_key_path
 
 
 def signature_problem(raw: bytes, sig_path: Path, public_key_path: Path) -> str | None:
@@ -419,9 +428,7 @@ def main(argv: list[str] | None = None) -> int:
     sign_cmd.add_argument("--file", type=Path, default=DEFAULT_FILE)
     verify_cmd = commands.add_parser("verify", help="validate the list and check its signature")
     verify_cmd.add_argument("--file", type=Path, default=DEFAULT_FILE)
-    verify_cmd.add_argument(
-        "--public-key", type=Path, default=None, help=f"default: ${PUBLIC_KEY_ENV} or {DEFAULT_PUBLIC_KEY.name}"
-    )
+    verify_cmd.add_argument("--public-key", type=Path, default=None, help=f"default: {DEFAULT_PUBLIC_KEY.name}")
     args = parser.parse_args(argv)
 
     try:

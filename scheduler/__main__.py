@@ -5,15 +5,14 @@ import signal
 import sys
 
 from bot import store
-from bot.config import Config, ConfigError
+from bot.config import Config, ConfigError, use
 from scheduler import clock
 
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        config = Config.from_env()
-        clock.tick_seconds()
+        config = use(Config.from_env())
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2

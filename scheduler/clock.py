@@ -6,20 +6,17 @@ or inside the dev server with start_in_process().
 """
 
 import logging
-import os
 from datetime import UTC, datetime, tzinfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from bot import store
-from bot.config import Config, ConfigError
+from bot.config import Config
 from bot.wechat import api, outbound
 from scheduler import worker
 
 log = logging.getLogger(__name__)
-
-DEFAULT_TICK_SECONDS = 5.0
 
 
 def tick(zone: tzinfo) -> None:
@@ -30,21 +27,9 @@ def tick(zone: tzinfo) -> None:
         log.warning("scheduler tick skipped: Redis unavailable (%s)", exc)
 
 
-def tick_seconds(environ=None) -> float:
-    env = os.environ if environ is None else environ
-    raw = env.get("SCHEDULER_TICK_SECONDS") or str(DEFAULT_TICK_SECONDS)
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = 0
-    if seconds <= 0:
-        raise ConfigError(f"SCHEDULER_TICK_SECONDS must be a positive number of seconds, got {raw!r}")
-    return seconds
-
-
 def prepare(config: Config) -> None:
     """Outbound messages need the WeChat client and templates in this process too."""
-    outbound.init(api.make_client(config), outbound.templates_from_env())
+    outbound.init(api.make_client(config), outbound.parse_templates(config.wechat_templates))
 
 
 def build(scheduler_class, seconds: float, zone: tzinfo):
@@ -71,7 +56,7 @@ def build(scheduler_class, seconds: float, zone: tzinfo):
 def start_in_process(config: Config) -> BackgroundScheduler:
     """The scheduler as a thread of the dev server, so `make run` shows reminders; call .shutdown() to stop."""
     prepare(config)
-    clock = build(BackgroundScheduler, tick_seconds(), config.tz)
+    clock = build(BackgroundScheduler, config.scheduler_tick_seconds, config.tz)
     clock.start()
     log.info("scheduler running in-process")
     return clock
@@ -80,7 +65,7 @@ def start_in_process(config: Config) -> BackgroundScheduler:
 def run_forever(config: Config) -> None:
     """Tick until SIGINT/KeyboardInterrupt; the tick running then finishes before this returns."""
     prepare(config)
-    seconds = tick_seconds()
+    seconds = config.scheduler_tick_seconds
     clock = build(BlockingScheduler, seconds, config.tz)
     log.info("scheduler started: ticking every %s s", seconds)
     try:

@@ -22,12 +22,12 @@ FEDERATIONS = {city: f"{city}市慈善总会" for city in CITIES} | {"湘西": "
 
 
 @pytest.fixture(autouse=True)
-def shipped_list(monkeypatch):
+def shipped_list():
     """Every test starts (and leaves) the bot on the list and key that ship in the repository."""
-    monkeypatch.delenv(charity.PUBLIC_KEY_ENV, raising=False)
+    charity.use_public_key()
     charity.reload()
     yield
-    monkeypatch.delenv(charity.PUBLIC_KEY_ENV, raising=False)
+    charity.use_public_key()
     charity.reload()
 
 
@@ -307,10 +307,10 @@ def test_a_missing_public_key_is_not_trusted(tmp_path, caplog):
     assert "ALARM" in caplog.text
 
 
-def test_the_public_key_comes_from_configuration(tmp_path, monkeypatch):
+def test_the_public_key_comes_from_configuration(tmp_path, make_app):
     path, public_key = signed_copy(tmp_path)
     assert not charity.reload(path).verified
-    monkeypatch.setenv(charity.PUBLIC_KEY_ENV, str(public_key))
+    make_app(charity_public_key_file=str(public_key))
     assert charity.reload(path).verified
 
 

@@ -34,6 +34,8 @@ from knowledge import offices as office_data
 from tests.chat import Chat
 from tests.conftest import free_port, start_redis_server
 
+pytestmark = pytest.mark.slow  # starts its own processes
+
 ROOT = Path(__file__).resolve().parents[1]
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 5, 11, 8, 0, tzinfo=TZ)  # a Monday: the engine tests pass their own clock

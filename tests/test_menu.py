@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot.chat.router import INTENT_BY_NAME
 from knowledge import menu
 from tests.fakewechat import FakeWeChat
@@ -28,6 +30,7 @@ def test_menu_fits_wechat_limits():
             assert len(sub["name"].encode()) <= 60
 
 
+@pytest.mark.slow
 def test_push_command_creates_the_menu_on_wechat(redis_url, r):
     with FakeWeChat() as wechat:
         env = {
@@ -51,6 +54,7 @@ def test_push_command_creates_the_menu_on_wechat(redis_url, r):
         assert json.loads(json.dumps(wechat.menu))["button"][0]["name"] == "预约登记"
 
 
+@pytest.mark.slow
 def test_push_without_credentials_says_what_is_missing(redis_url):
     env = {k: v for k, v in os.environ.items() if k not in ("WECHAT_APPID", "WECHAT_SECRET")}
     done = subprocess.run(

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from wechatpy.exceptions import WeChatClientException
 
-from bot.config import ConfigError
+from bot.config import Config, ConfigError
 from bot.wechat import api, outbound
 from tests.fakewechat import CUSTOM_SEND, TEMPLATE_SEND, TOKEN, FakeWeChat
 
@@ -227,8 +227,10 @@ def test_a_kind_with_no_template_outside_the_window_fails_with_a_reason(outbox, 
 
 
 def test_templates_come_from_the_environment():
-    env = {"WECHAT_TEMPLATES": '{"reminder_2h": {"template_id": "abc", "fields": {"first": "text"}}}'}
-    assert outbound.templates_from_env(env) == {"reminder_2h": outbound.Template("abc", {"first": "text"})}
-    assert outbound.templates_from_env({}) == {}
+    raw = Config.from_env({"WECHAT_TEMPLATES": '{"reminder_2h": {"template_id": "abc", "fields": {"first": "text"}}}'})
+    assert outbound.parse_templates(raw.wechat_templates) == {
+        "reminder_2h": outbound.Template("abc", {"first": "text"})
+    }
+    assert outbound.parse_templates(Config.from_env({}).wechat_templates) == {}
     with pytest.raises(ConfigError, match="WECHAT_TEMPLATES"):
-        outbound.templates_from_env({"WECHAT_TEMPLATES": '{"reminder_2h": "abc"}'})
+        outbound.parse_templates('{"reminder_2h": "abc"}')

@@ -345,6 +345,7 @@ def wait_until(condition, seconds=30):
     return True
 
 
+@pytest.mark.slow
 def test_two_scheduler_processes_send_every_notice_exactly_once(r, redis_url, wechat, tmp_path):
     now = datetime.now(UTC)
     for n in range(60):
@@ -366,6 +367,7 @@ def test_two_scheduler_processes_send_every_notice_exactly_once(r, redis_url, we
     assert wechat.count(CUSTOM_SEND) == 30 and wechat.count(TEMPLATE_SEND) == 30
 
 
+@pytest.mark.slow
 def test_a_scheduler_killed_mid_tick_loses_nothing(r, redis_url, wechat, tmp_path):
     now = datetime.now(UTC)
     for n in range(5):
@@ -519,6 +521,7 @@ def bring_reminders_forward(r, now) -> int:
     return len(planned)
 
 
+@pytest.mark.slow
 def test_two_app_processes_and_two_schedulers_send_every_reminder_exactly_once(r, redis_url, wechat, tmp_path):
     env = {
         **os.environ,

@@ -9,7 +9,7 @@ import pytest
 
 from bot.bookings import closures, engine, slots
 from bot.bookings.slots import BookingRules
-from bot.config import ConfigError
+from bot.config import Config, ConfigError
 from knowledge.offices import Office
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -109,12 +109,16 @@ def test_quieter_days_near_a_peak_are_open_ordinary_days():
     assert slots.quieter_days(date(2026, 5, 20), now, RULES) == [date(2026, 5, 19), date(2026, 5, 18)]
 
 
+def rules_from(environ: dict) -> BookingRules:
+    return BookingRules.from_config(Config.from_env(environ))
+
+
 def test_rules_from_the_environment():
-    rules = BookingRules.from_env({"BOOKING_WINDOW_DAYS": "7", "EPIDEMIC_MODE": "off", "PII_RETENTION_DAYS": "10"})
+    rules = rules_from({"BOOKING_WINDOW_DAYS": "7", "EPIDEMIC_MODE": "off", "PII_RETENTION_DAYS": "10"})
     assert (rules.window_days, rules.epidemic_mode, rules.pii_retention_days) == (7, False, 10)
-    assert BookingRules.from_env({}) == BookingRules()
+    assert rules_from({}) == BookingRules()
     with pytest.raises(ConfigError, match="BOOKING_WINDOW_DAYS"):
-        BookingRules.from_env({"BOOKING_WINDOW_DAYS": "two weeks"})
+        rules_from({"BOOKING_WINDOW_DAYS": "two weeks"})
 
 
 def test_ceremonies_are_suspended_in_epidemic_mode():

@@ -32,6 +32,7 @@ def test_bad_configuration_is_named_in_one_line(env, named):
         Config.from_env(env)
 
 
+@pytest.mark.slow
 def test_server_refuses_to_start_with_a_bad_aes_key():
     env = {**os.environ, "WECHAT_AES_KEY": "a" * 42, "WECHAT_APPID": "wx1"}
     done = subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
@@ -40,6 +41,7 @@ def test_server_refuses_to_start_with_a_bad_aes_key():
     assert len(lines) == 1 and "WECHAT_AES_KEY" in lines[0] and "43" in lines[0]
 
 
+@pytest.mark.slow
 def test_console_chats_through_the_real_pipeline(redis_url, r):
     env = {**os.environ, "REDIS_URL": redis_url}
     done = subprocess.run(
@@ -56,6 +58,7 @@ def test_console_chats_through_the_real_pipeline(redis_url, r):
     assert done.stdout.count("同舟>") == 2
 
 
+@pytest.mark.slow
 def test_the_console_prints_todays_summary_for_staff(redis_url, r):
     today = datetime.now(Config().tz).date()
     counts = {"booked": 3, "checked_in": 1, "no_show": 1, "cancelled": 1, "tomorrow": 2}

@@ -13,7 +13,6 @@ on when they run. Results are `Outcome`s; the chat and the API each put them in 
 import hmac
 import json
 import logging
-import os
 import re
 import secrets
 from collections.abc import Sequence
@@ -22,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
-from bot import inbox, store
+from bot import config, inbox, store
 from bot.bookings import applicants, closures, idcard, slots
 from bot.bookings.slots import BookingRules
 from knowledge import offices as office_data
@@ -225,7 +224,7 @@ def mask_name(name: str) -> str:
 
 def pii_key() -> bytes:
     """The key of the ID-number hashes (PII_KEY). Changing it forgets who holds which booking."""
-    key = os.environ.get("PII_KEY", "")
+    key = config.current().pii_key
     if not key:
         _warn_dev_key()
         key = DEV_PII_KEY

@@ -1,6 +1,6 @@
 """The booking rules: which days and times can be booked, with what capacity, and why not.
 
-This is the one place those rules live. Apart from current_rules() (the environment's rules,
+This is the one place those rules live. Apart from current_rules() (the configured rules,
 read once per process), everything here is a pure function of its arguments (the office, the
 day, `now`, the rules and what staff stored), so the chat, the API and the engine agree, and
 tests can pass any `now`. The engine (bot/bookings/engine.py) adds the counts
@@ -8,7 +8,6 @@ from Redis; staff closures and peak overrides are read through bot/closures.py.
 """
 
 import logging
-import os
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
 from functools import cache
@@ -16,7 +15,8 @@ from functools import cache
 import chinese_calendar
 from lunar_python import Lunar
 
-from bot.config import ConfigError
+from bot import config
+from bot.config import BOOKING_VARIABLES, Config, ConfigError
 from knowledge.offices import Office
 
 log = logging.getLogger(__name__)
@@ -52,28 +52,12 @@ class BookingRules:
     peak_capacity: int = 0  # couples per slot on peak dates; 0 keeps each office's own capacity
     epidemic_mode: bool = True  # ceremonies suspended while on
 
-    _ENV = {
-        "window_first_day": "BOOKING_WINDOW_FIRST_DAY",
-        "window_days": "BOOKING_WINDOW_DAYS",
-        "min_notice_minutes": "BOOKING_MIN_NOTICE_MINUTES",
-        "cancel_cutoff_minutes": "BOOKING_CANCEL_CUTOFF_MINUTES",
-        "checkin_opens_minutes": "BOOKING_CHECKIN_OPENS_MINUTES",
-        "no_show_grace_minutes": "BOOKING_NO_SHOW_GRACE_MINUTES",
-        "no_show_limit": "BOOKING_NO_SHOW_LIMIT",
-        "no_show_lookback_days": "BOOKING_NO_SHOW_LOOKBACK_DAYS",
-        "suspension_days": "BOOKING_SUSPENSION_DAYS",
-        "pii_retention_days": "PII_RETENTION_DAYS",
-        "peak_capacity": "BOOKING_PEAK_CAPACITY",
-        "epidemic_mode": "EPIDEMIC_MODE",
-    }
-
     @classmethod
-    def from_env(cls, environ=None) -> "BookingRules":
-        """Defaults overridden by the environment variables named in `_ENV`; a bad value stops start-up."""
-        env = os.environ if environ is None else environ
+    def from_config(cls, settings: Config) -> "BookingRules":
+        """Defaults overridden by the configured values (config.BOOKING_VARIABLES); a bad one stops start-up."""
         values = {}
         for f in fields(cls):
-            raw = env.get(cls._ENV[f.name], "")
+            raw = settings.booking.get(f.name, "")
             if raw == "":
                 continue
             if f.type in (bool, "bool"):
@@ -82,7 +66,7 @@ class BookingRules:
             try:
                 values[f.name] = int(raw)
             except ValueError:
-                raise ConfigError(f"{cls._ENV[f.name]} must be a whole number, got {raw!r}") from None
+                raise ConfigError(f"{BOOKING_VARIABLES[f.name]} must be a whole number, got {raw!r}") from None
         rules = cls(**values)
         rules.validate()
         return rules
@@ -90,7 +74,7 @@ class BookingRules:
     def validate(self) -> None:
         for f in fields(self):
             if f.type in (int, "int") and getattr(self, f.name) < 0:
-                raise ConfigError(f"{self._ENV[f.name]} must not be negative")
+                raise ConfigError(f"{BOOKING_VARIABLES[f.name]} must not be negative")
         if self.window_days < self.window_first_day:
             raise ConfigError("BOOKING_WINDOW_DAYS must be at least BOOKING_WINDOW_FIRST_DAY")
         if self.no_show_limit == 0:
@@ -99,8 +83,8 @@ class BookingRules:
 
 @cache
 def current_rules() -> BookingRules:
-    """This process's booking rules: the environment's, read once. The chat, the API and the pages all ask here."""
-    return BookingRules.from_env()
+    """This process's booking rules, read once from its configuration. The chat, the API and the pages all ask here."""
+    return BookingRules.from_config(config.current())
 
 
 @dataclass(frozen=True)

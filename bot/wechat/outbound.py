@@ -14,7 +14,6 @@ nobody can check.
 
 import json
 import logging
-import os
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -89,10 +88,8 @@ def init(client, templates: dict[str, Template]) -> None:
     _templates = dict(templates)
 
 
-def templates_from_env(environ=None) -> dict[str, Template]:
+def parse_templates(raw: str) -> dict[str, Template]:
     """WECHAT_TEMPLATES: {"kind": {"template_id": "...", "fields": {"first": "text", ...}, "url": ""}}."""
-    env = os.environ if environ is None else environ
-    raw = env.get("WECHAT_TEMPLATES", "")
     if not raw:
         return {}
     try:

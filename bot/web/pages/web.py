@@ -2,7 +2,6 @@
 the session secret), the request's clock and booking rules, and reading an office or date argument."""
 
 import logging
-import os
 import secrets
 from datetime import date, datetime, timedelta
 
@@ -35,13 +34,12 @@ blueprint.add_app_template_global(csrf.token, "csrf_token")
 def _configure_sessions(state) -> None:
     app = state.app
     if not app.secret_key:
-        app.secret_key = _secret_key()
+        app.secret_key = _secret_key(app.config["TONGZHOU"].secret_key)
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=8)
 
 
-def _secret_key() -> str:
-    key = os.environ.get("SECRET_KEY", "")
+def _secret_key(key: str) -> str:
     if not key:
         # Fine for one process on a laptop; with several workers each would reject the others' cookies.
         log.warning("SECRET_KEY is not set: using a random key, so logins end when the process restarts")
