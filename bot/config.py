@@ -62,6 +62,8 @@ class Config:
     scheduler_in_process: bool = False  # development: run the scheduler as a thread of the dev server
     scheduler_tick_seconds: float = DEFAULT_TICK_SECONDS
     booking: dict = field(default_factory=dict)  # BookingRules field → raw value, from BOOKING_VARIABLES
+    web_bookings_per_client_day: int = 3  # web bookings one client address may make per day
+    web_office_day_share_percent: int = 50  # most of an office-day's places the web channel may hold
 
     @property
     def tz(self) -> ZoneInfo:
@@ -97,6 +99,8 @@ class Config:
             scheduler_in_process=_flag(env, "SCHEDULER_IN_PROCESS"),
             scheduler_tick_seconds=_positive(env, "SCHEDULER_TICK_SECONDS", DEFAULT_TICK_SECONDS),
             booking={name: env[var] for name, var in BOOKING_VARIABLES.items() if env.get(var, "") != ""},
+            web_bookings_per_client_day=_int(env, "WEB_BOOKINGS_PER_CLIENT_DAY", 3),
+            web_office_day_share_percent=_int(env, "WEB_OFFICE_DAY_SHARE_PERCENT", 50),
         )
         config.validate()
         return config
@@ -114,6 +118,8 @@ class Config:
                 parsed.port  # noqa: B018 - raises ValueError for a non-numeric port
             except ValueError:
                 raise ConfigError(f"REDIS_URL has a bad port: {self.redis_url!r}") from None
+        if not 0 <= self.web_office_day_share_percent <= 100:
+            raise ConfigError("WEB_OFFICE_DAY_SHARE_PERCENT must be between 0 and 100")
         if self.max_clock_skew < 0:
             raise ConfigError("WECHAT_MAX_CLOCK_SKEW must be 0 (off) or a positive number of seconds")
         try:

@@ -492,8 +492,12 @@ def api_attacks(open_day: str) -> list[Attack]:
     weird_codes = ("../../etc/passwd", "' OR 1=1 --", "*", "booking:*", "A" * 5_000, "预约", "%00", "ABC\r\nDEF", "?")
     for i, code in enumerate(weird_codes):
         quoted = quote(code, safe="")
-        attacks.append(Attack(f"api:get-weird-code-{i}", f"/api/v1/bookings/{quoted}", method="GET", expect=(404,)))
-        post(f"api:cancel-weird-code-{i}", f"/api/v1/bookings/{quoted}/cancel", b"", (404,))
+        # Only staff read by code alone (401); "../../etc/passwd" leaves the route altogether (404).
+        attacks.append(Attack(f"api:get-weird-code-{i}", f"/api/v1/bookings/{quoted}", method="GET", expect=(401, 404)))
+        owner = json.dumps({"id_number": ID_NUMBERS[0]}).encode()
+        post(f"api:lookup-weird-code-{i}", f"/api/v1/bookings/{quoted}/lookup", owner, (404,))
+        post(f"api:cancel-weird-code-{i}", f"/api/v1/bookings/{quoted}/cancel", owner, (404,))
+        post(f"api:cancel-without-id-number-{i}", f"/api/v1/bookings/{quoted}/cancel", b"", (404, 422))
     for i, office in enumerate(("nowhere", "' OR 1=1 --", "*", "..")):
         path = f"/api/v1/offices/{quote(office, safe='')}/availability?date={open_day}"
         attacks.append(Attack(f"api:availability-office-{i}", path, method="GET", expect=(404,)))

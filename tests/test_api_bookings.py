@@ -89,7 +89,8 @@ def test_a_web_booking_is_confirmed_with_201(client):
 def test_a_full_slot_is_409_with_alternatives(client):
     day = open_day()
     for _ in range(3):
-        assert client.post("/api/v1/bookings", json=request_body(day)).status_code == 201
+        filled = client.post("/api/v1/bookings", json=request_body(day, channel="phone"), headers=STAFF)
+        assert filled.status_code == 201
     response = client.post("/api/v1/bookings", json=request_body(day))
     assert response.status_code == 409
     answer = response.get_json()
@@ -148,19 +149,27 @@ def test_a_retried_post_with_the_same_idempotency_key_books_once(client):
     assert availability["slots"][0]["remaining"] == 2
 
 
-def test_get_shows_the_booking_masked_and_cancel_keeps_it(client):
+def test_the_couple_reads_and_cancels_with_the_code_and_one_id_number_and_the_record_stays(client):
     body = request_body()
     code = client.post("/api/v1/bookings", json=body).get_json()["code"]
-    booking = client.get(f"/api/v1/bookings/{code}").get_json()
+    own = {"id_number": body["applicants"][1]["id_number"]}
+    booking = client.post(f"/api/v1/bookings/{code}/lookup", json=own).get_json()
     assert booking["status"] == "confirmed"
     assert booking["applicants"][0]["id_number"] == idcard.mask(body["applicants"][0]["id_number"])
     assert booking["applicants"][0]["name"] == "刘*"
 
-    cancelled = client.post(f"/api/v1/bookings/{code}/cancel")
+    cancelled = client.post(f"/api/v1/bookings/{code}/cancel", json=own)
     assert cancelled.status_code == 200 and cancelled.get_json() == {"code": code, "status": "cancelled"}
-    assert client.get(f"/api/v1/bookings/{code}").get_json()["status"] == "cancelled"
-    assert client.post(f"/api/v1/bookings/{code}/cancel").status_code == 409
-    assert client.get("/api/v1/bookings/ZZZZZZ").status_code == 404
+    assert client.post(f"/api/v1/bookings/{code}/lookup", json=own).get_json()["status"] == "cancelled"
+    assert client.post(f"/api/v1/bookings/{code}/cancel", json=own).status_code == 409
+    assert client.post("/api/v1/bookings/ZZZZZZ/lookup", json=own).status_code == 404
+
+
+def test_staff_read_any_booking_by_code_with_the_token(client):
+    code = client.post("/api/v1/bookings", json=request_body()).get_json()["code"]
+    assert client.get(f"/api/v1/bookings/{code}").status_code == 401
+    assert client.get(f"/api/v1/bookings/{code}", headers=STAFF).get_json()["code"] == code
+    assert client.get("/api/v1/bookings/ZZZZZZ", headers=STAFF).status_code == 404
 
 
 def test_check_in_is_for_staff_and_explains_wrong_office_and_wrong_day(client):

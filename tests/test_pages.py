@@ -103,11 +103,11 @@ def test_the_same_form_submitted_twice_books_once(client, r):
     assert len(engine.on_day(FURONG, TUESDAY)) == 1
 
 
-def test_five_wrong_passwords_lock_the_account_even_against_the_right_one(client, r):
+def test_five_wrong_passwords_lock_that_address_out_even_against_the_right_one(client, r):
     staff.add("liwei", "correct horse", staff.STAFF)
     for _ in range(staff.MAX_FAILURES - 1):
         assert "用户名或密码不对" in log_in(client, "liwei", "wrong").get_data(as_text=True)
-    assert "账号已锁定，请15分钟后再试" in log_in(client, "liwei", "wrong").get_data(as_text=True)
+    assert "已暂停登录，请15分钟后再试" in log_in(client, "liwei", "wrong").get_data(as_text=True)
     response = log_in(client, "liwei", "correct horse")
     assert response.status_code == 429
     assert client.get("/admin").status_code == 302  # still sent to the login page

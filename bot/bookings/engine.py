@@ -304,14 +304,23 @@ def book(
     raise RuntimeError("could not find an unused confirmation code")
 
 
-def cancel(code: str, *, now: datetime, openid: str = "", by_staff: bool = False, rules: BookingRules | None = None):
+def cancel(
+    code: str,
+    *,
+    now: datetime,
+    openid: str = "",
+    by_staff: bool = False,
+    reason: str = "",
+    rules: BookingRules | None = None,
+):
     """Cancel a confirmed booking (the record stays, status cancelled) and give its place to the waitlist.
 
     `openid` set: only that user's booking is found. Citizens cannot cancel within the cutoff; staff can.
+    `reason` (staff at the counter, a citizen releasing a booking made with their ID) goes into the history.
     """
     rules = rules or slots.current_rules()
     cutoff = -1 if by_staff else rules.cancel_cutoff_minutes * 60
-    detail = "staff" if by_staff else "citizen"
+    detail = ("staff" if by_staff else "citizen") + (f": {reason}" if reason else "")
     result = _run(
         "cancel", _code(code), _ts(now), cutoff, openid, _spares(), NOTICE_TEMPLATES["waitlist_promoted"], detail
     )
@@ -812,3 +821,20 @@ def _hm(timestamp, now: datetime) -> str:
 
 def _minutes_cn(minutes: int) -> str:
     return f"{minutes // 60}小时" if minutes % 60 == 0 else f"{minutes}分钟"
+
+
+def active_for_id(id_number: str) -> Booking | None:
+    """The active booking that holds this ID number (staff at the counter, with the ID card in hand)."""
+    code = store.client().get(_key("active", idcard.keyed_hash(id_number, pii_key())))
+    return get(code) if code else None
+
+
+def active_for_couple(first_id: str, second_id: str) -> Booking | None:
+    """The active booking made with exactly these two ID numbers (in either order), or None."""
+    key = pii_key()
+    wanted = {idcard.keyed_hash(first_id, key), idcard.keyed_hash(second_id, key)}
+    code = store.client().get(_key("active", min(wanted)))
+    if len(wanted) != 2 or not code:
+        return None
+    stored = set(store.client().hmget(_key("booking", code), "hash1", "hash2"))
+    return get(code) if stored == wanted else None

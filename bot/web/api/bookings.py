@@ -7,13 +7,14 @@ many web requests. Every error body is JSON with `error` and a Chinese `message`
 
 import re
 import time
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask import Blueprint, current_app, jsonify, request
 
 from bot.bookings import engine, slots
-from bot.web import ratelimit
-from bot.web.auth import is_staff, staff_required
+from bot.web import auth, ratelimit
+from bot.web.auth import staff_required
 from knowledge import offices as office_data
 
 blueprint = Blueprint("api_bookings", __name__, url_prefix="/api/v1")
@@ -21,7 +22,12 @@ blueprint = Blueprint("api_bookings", __name__, url_prefix="/api/v1")
 # Public (web) writes per client address; staff with a token are not limited.
 WEB_LIMIT = 10
 WEB_WINDOW_SECONDS = 60
-_TIME = re.compile(r"\d{2}:\d{2}")
+_TIME = re.compile(r"[0-9]{2}:[0-9]{2}")
+DAY_SECONDS = 24 * 3600
+# Statuses that hold a place in a slot.
+_HOLDING = (engine.CONFIRMED, engine.CHECKED_IN, engine.NO_SHOW)
+NOT_FOUND = "没有找到与这个确认码和身份证号相符的预约，请核对后再试"
+REASON_CHARS = 200
 
 # Engine refusals that are conflicts with the booking's state rather than bad input.
 _CONFLICTS = {
@@ -62,11 +68,14 @@ def availability(office_id: str):
 
 @blueprint.post("/bookings")
 def create_booking():
+    check = auth.staff_check()
+    if auth.refusal(check):
+        return auth.refusal(check)
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return _error(400, "malformed", "请求体应为 JSON 对象")
     channel = body.get("channel")
-    if channel == engine.PHONE and not is_staff():
+    if channel == engine.PHONE and check != auth.STAFF:
         return _error(401, "unauthorized", "电话预约由工作人员代办，需要工作人员令牌")
     if channel == engine.WEB and not _within_web_limit():
         return _error(429, "rate_limited", "请求过于频繁，请稍后再试")
@@ -91,6 +100,10 @@ def create_booking():
     if fields:
         return _invalid(fields)
     people = [{"name": str(p.get("name") or ""), "id_number": str(p.get("id_number") or "")} for p in people]
+    if channel == engine.WEB:
+        refused = web_booking_refusal(office, day, people)
+        if refused:
+            return _error(refused.status, refused.error, refused.message)
     key = request.headers.get("Idempotency-Key", "").strip()[:100]
     outcome = engine.book(
         office,
@@ -103,6 +116,8 @@ def create_booking():
         idempotency_key=f"api:{key}" if key else "",
         rules=slots.current_rules(),
     )
+    if outcome.kind != engine.CONFIRMED and channel == engine.WEB:
+        web_booking_failed()
     if outcome.kind == engine.CONFIRMED:
         b = outcome.booking
         return jsonify(code=b.code, office_id=b.office_id, date=b.date.isoformat(), time=b.time, status=b.status), 201
@@ -117,21 +132,70 @@ def create_booking():
 
 
 @blueprint.get("/bookings/<code>")
+@staff_required
 def get_booking(code: str):
+    """Staff read any booking by its code; citizens prove it is theirs with POST …/lookup."""
     booking = engine.get(code)
     if booking is None:
-        return _error(404, "not_found", "没有找到这个预约，请核对确认码")
+        return _error(404, "not_found", NOT_FOUND)
     return jsonify(booking.to_json())
+
+
+@blueprint.post("/bookings/search")
+@staff_required
+def search_by_id_number():
+    """Staff at the counter, the person's ID card in hand: the active booking made with that number."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("id_number"), str):
+        return _error(400, "malformed", '请求体应为 JSON 对象，如 {"id_number": "..."}')
+    booking = engine.active_for_id(body["id_number"])
+    return jsonify(bookings=[booking.to_json()] if booking else [])
+
+
+@blueprint.post("/bookings/<code>/lookup")
+def look_up(code: str):
+    booking, _, refused = _owned(code)
+    return refused or jsonify(booking.to_json())
 
 
 @blueprint.post("/bookings/<code>/cancel")
 def cancel_booking(code: str):
-    staff = is_staff()
-    if not staff and not _within_web_limit():
-        return _error(429, "rate_limited", "请求过于频繁，请稍后再试")
-    outcome = engine.cancel(code, now=_now(), by_staff=staff, rules=slots.current_rules())
+    booking, staff, refused = _owned(code)
+    if refused:
+        return refused
+    reason = str(_body().get("reason") or "")[:REASON_CHARS].strip() if staff else ""
+    outcome = engine.cancel(booking.code, now=_now(), by_staff=staff, reason=reason, rules=slots.current_rules())
     if outcome.kind == engine.CANCELLED:
         return jsonify(code=outcome.booking.code, status=outcome.booking.status)
+    return _refusal(outcome)
+
+
+@blueprint.post("/bookings/<code>/reschedule")
+def reschedule_booking(code: str):
+    booking, staff, refused = _owned(code)
+    if refused:
+        return refused
+    body = _body()
+    office = office_data.current().get(str(body.get("office_id") or booking.office_id))
+    day, hhmm = _date(body.get("date")), body.get("time")
+    fields = {}
+    if office is None:
+        fields["office_id"] = "没有这个登记处"
+    if day is None:
+        fields["date"] = "日期应为 YYYY-MM-DD 格式"
+    if not isinstance(hhmm, str) or not _TIME.fullmatch(hhmm):
+        fields["time"] = "时间应为 HH:MM 格式，如 09:00"
+    if fields:
+        return _invalid(fields)
+    outcome = engine.reschedule(
+        booking.code, office, day, hhmm, now=_now(), by_staff=staff, rules=slots.current_rules()
+    )
+    if outcome.kind == engine.RESCHEDULED:
+        b = outcome.booking
+        return jsonify(code=b.code, office_id=b.office_id, date=b.date.isoformat(), time=b.time, status=b.status)
+    if outcome.kind == engine.SLOT_FULL:
+        alternatives = [a.to_json() for a in outcome.alternatives]
+        return jsonify(error="slot_full", message=outcome.message, alternatives=alternatives), 409
     return _refusal(outcome)
 
 
@@ -184,6 +248,65 @@ def nlu_parse():
     return jsonify(intent=intent, entities=entities)
 
 
+def _owned(code: str):
+    """(booking, by_staff, None) when the caller may act on it — staff token, or code plus one applicant's
+    ID number in the body — else (None, False, the refusal). A wrong pair is 404, like an unknown code."""
+    check = auth.staff_check()
+    if auth.refusal(check):
+        return None, False, auth.refusal(check)
+    if check == auth.STAFF:
+        booking = engine.get(code)
+        return (booking, True, None) if booking else (None, True, _error(404, "not_found", NOT_FOUND))
+    id_number = _body().get("id_number")
+    if not isinstance(id_number, str) or not id_number.strip():
+        refused = _invalid({"id_number": "请提供任一位申请人的身份证号"}, "需要确认码和任一位申请人的身份证号")
+        return None, False, refused
+    try:
+        booking = auth.owned_booking(code, id_number, time.time())
+    except auth.LookupLimited:
+        return None, False, _error(429, "rate_limited", auth.TOO_MANY_LOOKUPS)
+    return (booking, False, None) if booking else (None, False, _error(404, "not_found", NOT_FOUND))
+
+
+# --- the web channel's limits (shared with the /book page) -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Refusal:
+    status: int
+    error: str
+    message: str
+
+
+def web_booking_refusal(office, day: date, people: list[dict]) -> Refusal | None:
+    """Why this web booking may not be made now (None: go ahead). Counts the client's booking for the day;
+    give it back with `web_booking_failed` when the engine then refuses."""
+    config = current_app.config["TONGZHOU"]
+    for check in auth.REAL_NAME_CHECKS:
+        refused = check(people)
+        if refused:
+            return Refusal(403, "not_verified", refused)
+    share = config.web_office_day_share_percent
+    rules = slots.current_rules()
+    places = slots.capacity(office, day, rules) * len(slots.slot_times(office))
+    held = sum(b.channel == engine.WEB and b.status in _HOLDING for b in engine.on_day(office.id, day))
+    if held * 100 >= places * share:
+        message = f"{office.name}这一天留给网上预约的名额已满，请选其他日期，或通过微信公众号、电话预约"
+        return Refusal(409, "web_share_full", message)
+    if not ratelimit.allow(_daily_bucket(), config.web_bookings_per_client_day, DAY_SECONDS, time.time()):
+        return Refusal(429, "daily_limit", "同一网络今天的网上预约次数已达上限，请明天再试，或通过微信公众号、电话预约")
+    return None
+
+
+def web_booking_failed() -> None:
+    """The engine refused the booking: it does not count against the client's day."""
+    ratelimit.undo(_daily_bucket(), DAY_SECONDS, time.time())
+
+
+def _daily_bucket() -> str:
+    return f"web-bookings-day:{auth.client_address()}"
+
+
 def _refusal(outcome: engine.Outcome):
     if outcome.kind == engine.NOT_FOUND:
         return _error(404, "not_found", outcome.message)
@@ -210,6 +333,11 @@ def _office_json(office) -> dict:
 
 def _within_web_limit() -> bool:
     return ratelimit.allow(f"web:{request.remote_addr}", WEB_LIMIT, WEB_WINDOW_SECONDS, time.time())
+
+
+def _body() -> dict:
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else {}
 
 
 def _date(raw) -> date | None:

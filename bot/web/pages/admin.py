@@ -1,6 +1,7 @@
 """The staff console's office work: the day view and week heat map, check-in by code, marking one
-couple (or, province-wide, every overdue couple) as no-show, booking for a caller on the phone, and
-a day's bookings as CSV."""
+couple (or, province-wide, every overdue couple) as no-show, booking for a caller on the phone,
+finding a booking by the ID number of the person at the counter and cancelling it with a reason,
+and a day's bookings as CSV."""
 
 import csv
 import io
@@ -23,6 +24,8 @@ HEAT_LEVELS = 4  # cells are shaded 0 (empty) to 4 (full)
 HOLDING = (engine.CONFIRMED, engine.CHECKED_IN, engine.NO_SHOW)
 PEOPLE_FIELDS = ("applicants[0].name", "applicants[0].id_number", "applicants[1].name", "applicants[1].id_number")
 CSV_COLUMNS = ("确认码", "日期", "时段", "状态", "渠道", "申请人1", "身份证号1", "申请人2", "身份证号2", "电话")
+REASON_CHARS = 200
+FORMULA_STARTS = ("=", "+", "-", "@")
 CHANNEL_NAMES = {engine.WECHAT: "微信", engine.WEB: "网上", engine.PHONE: "电话"}
 
 
@@ -168,6 +171,42 @@ def phone_booking():
     return redirect(url_for(".day", office=office.id, date=day_asked.isoformat()))
 
 
+@blueprint.get("/lookup")
+@staff_required
+def lookup_form():
+    return render_template("admin/lookup.html", booking=None, error="", status_names=engine.STATUS_NAMES)
+
+
+@blueprint.post("/lookup")
+@staff_required
+def look_up_by_id_number():
+    """The person at the counter shows their ID card: the active booking made with that number, if any
+    (also one someone else made with it, which they may want cancelled)."""
+    booking = engine.active_for_id(request.form.get("id_number", ""))
+    error = "" if booking else "没有用这个身份证号做的有效预约"
+    return render_template(
+        "admin/lookup.html", booking=booking, error=error, status_names=engine.STATUS_NAMES
+    ), 200 if booking else 404
+
+
+@blueprint.post("/cancel")
+@staff_required
+def cancel_with_reason():
+    reason = request.form.get("reason", "").strip()[:REASON_CHARS]
+    if not reason:
+        flash("请填写取消原因，它会记入预约的历史", "error")
+        return redirect(url_for(".lookup_form"))
+    outcome = engine.cancel(
+        request.form.get("code", ""), now=web.now(), by_staff=True, reason=reason, rules=web.rules()
+    )
+    if outcome.kind == engine.CANCELLED:
+        b = outcome.booking
+        flash(f"已取消 {b.code}（{b.office_name} {b.date:%m月%d日} {b.time}），原因：{reason}")
+    else:
+        flash(outcome.message, "error")
+    return redirect(url_for(".lookup_form"))
+
+
 @blueprint.get("/export.csv")
 @staff_required
 def export_csv():
@@ -181,24 +220,28 @@ def export_csv():
     for b in engine.on_day(office.id, shown):
         names = (*b.names, "", "")[:2]
         numbers = (*b.id_numbers, "", "")[:2]
-        writer.writerow(
-            (
-                b.code,
-                b.date.isoformat(),
-                b.time,
-                engine.STATUS_NAMES.get(b.status, b.status),
-                CHANNEL_NAMES.get(b.channel, b.channel),
-                names[0],
-                numbers[0],
-                names[1],
-                numbers[1],
-                mask_phone(b.phone),
-            )
+        row = (
+            b.code,
+            b.date.isoformat(),
+            b.time,
+            engine.STATUS_NAMES.get(b.status, b.status),
+            CHANNEL_NAMES.get(b.channel, b.channel),
+            names[0],
+            numbers[0],
+            names[1],
+            numbers[1],
+            mask_phone(b.phone),
         )
+        writer.writerow(map(spreadsheet_safe, row))
     # The BOM lets Excel on Windows read the file as UTF-8; ID numbers are stored masked, so they export masked.
     body = "\ufeff" + out.getvalue()
     filename = f"bookings-{office.id}-{shown.isoformat()}.csv"
     return Response(body, mimetype="text/csv", headers={"Content-Disposition": f"attachment; filename={filename}"})
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """A cell a spreadsheet would run as a formula (= + - @ first) gets a leading ' and stays text."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
 def mask_phone(phone: str) -> str:

@@ -3,7 +3,8 @@
 Choosing is done with plain links and GET forms (city → office → day → slot), so it works without
 JavaScript; the form's fields are named like the engine's errors ("applicants[1].id_number"), so
 each error is shown next to the field at fault. Looking up or cancelling needs the code plus one
-applicant's ID number.
+applicant's ID number (counted per client like the API's look-ups); someone whose ID number was used
+for a booking they did not make releases it with both applicants' ID numbers (/book/release).
 """
 
 import secrets
@@ -13,8 +14,8 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 
 from bot.bookings import engine
 from bot.bookings.slots import ceremony_notice, window_days
-from bot.web import ratelimit
-from bot.web.api.bookings import WEB_LIMIT, WEB_WINDOW_SECONDS
+from bot.web import auth, ratelimit
+from bot.web.api import bookings as bookings_api
 from bot.web.pages import web
 from handlers import booking_text
 
@@ -39,6 +40,9 @@ def submit():
         return _form_page(form, errors, 422)
     if not _within_limit():
         return _form_page(form, {"form": TOO_MANY}, 429)
+    refused = bookings_api.web_booking_refusal(office, day, people)
+    if refused:
+        return _form_page(form, {"form": refused.message}, refused.status)
     outcome = engine.book(
         office,
         day,
@@ -52,6 +56,7 @@ def submit():
     if outcome.kind == engine.CONFIRMED:
         session[BOOKED] = outcome.booking.code
         return redirect(url_for(".done"))
+    bookings_api.web_booking_failed()
     return _form_page(form, _errors_of(outcome), 409 if outcome.kind == engine.SLOT_FULL else 422, outcome)
 
 
@@ -71,12 +76,13 @@ def manage():
 @blueprint.post("/manage")
 def look_up():
     session.pop(MANAGING, None)
-    if not _within_limit():
-        return _manage_page(None, TOO_MANY), 429
     code = request.form.get("code", "").strip().upper()
     # Only an applicant's own ID number opens the booking, so a guessed code shows nothing. Cancelled
     # and past bookings are shown too: a couple checking that their cancellation went through should see it.
-    booking = engine.matches_id(code, request.form.get("id_number", ""))
+    try:
+        booking = auth.owned_booking(code, request.form.get("id_number", ""), time.time())
+    except auth.LookupLimited:
+        return _manage_page(None, auth.TOO_MANY_LOOKUPS, code=code), 429
     if booking is None:
         error = "没有找到与这个确认码和身份证号相符的预约，请核对后再试"
         return _manage_page(None, error, code=code), 404
@@ -93,6 +99,31 @@ def cancel():
     if outcome.kind != engine.CANCELLED:
         return _manage_page(engine.get(code), outcome.message), 409
     session.pop(MANAGING, None)
+    return render_template("book/cancelled.html", booking=outcome.booking)
+
+
+@blueprint.get("/release")
+def release_form():
+    return render_template("book/release.html", error="")
+
+
+@blueprint.post("/release")
+def release():
+    """Someone's ID number was used for a booking they did not make: both applicants' numbers release it
+    (the booker's own number alone is not enough: then anyone who knew one victim's number could)."""
+    try:
+        auth.count_lookup(time.time())
+    except auth.LookupLimited:
+        return render_template("book/release.html", error=auth.TOO_MANY_LOOKUPS), 429
+    numbers = [request.form.get(f"id_number_{i}", "") for i in (1, 2)]
+    booking = engine.active_for_couple(*numbers) if all(numbers) else None
+    if booking is None:
+        error = "没有找到用这两个身份证号预约、仍然有效的预约，请核对后再试；也可携带身份证到登记处由工作人员查询"
+        return render_template("book/release.html", error=error), 404
+    auth.lookup_succeeded()
+    outcome = engine.cancel(booking.code, now=web.now(), reason="released with both ID numbers", rules=web.rules())
+    if outcome.kind != engine.CANCELLED:
+        return render_template("book/release.html", error=outcome.message), 409
     return render_template("book/cancelled.html", booking=outcome.booking)
 
 
@@ -141,4 +172,6 @@ def _errors_of(outcome: engine.Outcome) -> dict:
 
 
 def _within_limit() -> bool:
-    return ratelimit.allow(f"web:{request.remote_addr}", WEB_LIMIT, WEB_WINDOW_SECONDS, time.time())
+    return ratelimit.allow(
+        f"web:{auth.client_address()}", bookings_api.WEB_LIMIT, bookings_api.WEB_WINDOW_SECONDS, time.time()
+    )

@@ -1,6 +1,7 @@
-"""Staff accounts for the console, in Redis: scrypt-hashed passwords, a role, and a lockout after
-repeated failures. The first admin comes from ADMIN_TOKEN (user `admin`, that token as password)
-when no account exists yet, or from the command line:
+"""Staff accounts for the console, in Redis: scrypt-hashed passwords, a role, a lockout after
+repeated failures (per client address and per username), and server-side login sessions. The
+first admin comes from ADMIN_TOKEN (user `admin`, that token as password) when no account exists
+yet, or from the command line:
 
     python -m bot.web.pages.staff add USER [--role admin]
 """
@@ -8,17 +9,23 @@ when no account exists yet, or from the command line:
 import argparse
 import getpass
 import re
+import secrets
 import sys
 from dataclasses import dataclass
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from bot import store
+from bot.web import ratelimit
 
 ACCOUNTS = "staff:accounts"  # set of usernames
 ACCOUNT_KEY = "staff:account:%s"  # hash: password_hash, role
-FAILURES_KEY = "staff:failures:%s"  # failed logins in the current lockout window
+SESSION_KEY = "staff:session:%s"  # a logged-in session's random id → username; logging out deletes it
+SESSION_SECONDS = 8 * 3600
+# Failed logins before a lockout of LOCKOUT_SECONDS: from one client address (whatever the names), and
+# against one username (from any address) — higher, so one address alone can't lock a colleague out.
 MAX_FAILURES = 5
+MAX_FAILURES_PER_USERNAME = 20
 LOCKOUT_SECONDS = 15 * 60
 MIN_PASSWORD_LENGTH = 8
 STAFF = "staff"
@@ -42,9 +49,8 @@ class Account:
 
 
 class Locked(Exception):
-    def __init__(self, minutes: int):
-        super().__init__(f"连续{MAX_FAILURES}次登录失败，账号已锁定，请{minutes}分钟后再试")
-        self.minutes = minutes
+    def __init__(self):
+        super().__init__(f"登录失败次数过多，已暂停登录，请{LOCKOUT_SECONDS // 60}分钟后再试")
 
 
 def add(username: str, password: str, role: str = STAFF) -> Account:
@@ -74,32 +80,43 @@ def ensure_first_admin(admin_token: str) -> None:
         add(FIRST_ADMIN, admin_token, ADMIN)
 
 
-def authenticate(username: str, password: str) -> Account | None:
-    """The account if the password is right; None if not; Locked after MAX_FAILURES in a row.
+def authenticate(username: str, password: str, client: str) -> Account | None:
+    """The account if the password is right; None if not; Locked once this client address or this
+    username has failed too often.
 
-    Unknown names count failures too, so the lockout does not reveal which names exist.
+    The attempt is counted before the password is checked, atomically for both, so parallel guesses
+    can't pass between a check and its count; a right password gives it back. Unknown names count
+    too, so the lockout does not reveal which names exist.
     """
     username = username.strip().lower()
-    client = store.client()
-    failures_key = FAILURES_KEY % username
-    if int(client.get(failures_key) or 0) >= MAX_FAILURES:
-        raise Locked(_minutes_left(failures_key))
-    stored = client.hget(ACCOUNT_KEY % username, "password_hash")
+    buckets = {f"login-client:{client}": MAX_FAILURES, f"login-user:{username}": MAX_FAILURES_PER_USERNAME}
+    left = ratelimit.attempt(buckets, LOCKOUT_SECONDS)
+    if left < 0:
+        raise Locked
+    stored = store.client().hget(ACCOUNT_KEY % username, "password_hash")
     if check_password_hash(stored or _DUMMY_HASH, password) and stored:
-        client.delete(failures_key)
+        ratelimit.forgive(buckets)
         return get(username)
-    pipe = client.pipeline()
-    pipe.incr(failures_key)
-    pipe.expire(failures_key, LOCKOUT_SECONDS, nx=True)
-    failures, _ = pipe.execute()
-    if failures >= MAX_FAILURES:
-        client.expire(failures_key, LOCKOUT_SECONDS)  # the lock lasts the full period from the last failure
-        raise Locked(LOCKOUT_SECONDS // 60)
+    if left == 0:
+        raise Locked  # that was the last try allowed
     return None
 
 
-def _minutes_left(key: str) -> int:
-    return max(1, -(-store.client().ttl(key) // 60))
+def open_session(account: Account) -> str:
+    """A new login session's id (random; kept in Redis, so logging out ends it everywhere)."""
+    session_id = secrets.token_urlsafe(32)
+    store.client().set(SESSION_KEY % session_id, account.username, ex=SESSION_SECONDS)
+    return session_id
+
+
+def session_account(session_id: str) -> Account | None:
+    username = store.client().get(SESSION_KEY % session_id) if session_id else None
+    return get(username) if username else None
+
+
+def close_session(session_id: str) -> None:
+    if session_id:
+        store.client().delete(SESSION_KEY % session_id)
 
 
 def main(argv=None) -> int:

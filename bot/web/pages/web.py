@@ -5,7 +5,8 @@ import logging
 import secrets
 from datetime import date, datetime, timedelta
 
-from flask import Blueprint, current_app
+from flask import Blueprint, current_app, request
+from flask.sessions import SecureCookieSessionInterface
 
 from bot.bookings import settings, slots
 from bot.bookings.slots import BookingRules
@@ -25,6 +26,7 @@ CONTENT_SECURITY_POLICY = (
     "form-action 'self'; frame-ancestors 'none'"
 )
 WEEKDAYS = "一二三四五六日"
+PRIVATE_PATHS = ("/admin", "/book/")
 
 blueprint.before_request(csrf.refuse_forged_posts)
 blueprint.add_app_template_global(csrf.token, "csrf_token")
@@ -37,6 +39,15 @@ def _configure_sessions(state) -> None:
         app.secret_key = _secret_key(app.config["TONGZHOU"].secret_key)
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=8)
+    app.session_interface = _SessionInterface()
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """The session cookie is `Secure` whenever the request came over TLS (directly, or through a proxy
+    that says so in X-Forwarded-Proto, with PROXY_HOPS set), so it never travels in clear text."""
+
+    def get_cookie_secure(self, app) -> bool:
+        return super().get_cookie_secure(app) or request.is_secure
 
 
 def _secret_key(key: str) -> str:
@@ -53,6 +64,9 @@ def _security_headers(response):
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
+    if request.path.startswith(PRIVATE_PATHS):
+        # Staff screens and a couple's booking: no copy in the browser's or a proxy's cache.
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 
