@@ -28,13 +28,8 @@ class Inbound:
     key: str = ""
     latitude: float | None = None
     longitude: float | None = None
-    label: str = ""
     wechat_type: str = ""  # the raw MsgType/Event, for logs
     account: str = ""  # our Official Account's id (ToUserName); replies come from it
-
-    @property
-    def is_text(self) -> bool:
-        return self.kind == TEXT
 
 
 @dataclass
@@ -42,13 +37,20 @@ class Session:
     """One user's conversation state, kept in Redis as JSON and locked while a message runs.
 
     `flow` names the dialogue the user is in (None: free chat); `data` is that flow's own state;
-    `pages` holds the unread rest of a long answer for "更多".
+    `pages` holds the unread rest of a long answer for "更多". `choices` is the numbered list the
+    user last saw and `chooser` who showed it: a digit picks from that list, whatever produced it,
+    and a reply that shows no list clears it (the router does, unless `offered` says one was shown).
+    `turn` caches what one message reads more than once (the user's bookings); it is never saved.
     """
 
     openid: str
     flow: str | None = None
     data: dict = field(default_factory=dict)
     pages: list = field(default_factory=list)
+    choices: list = field(default_factory=list)
+    chooser: str = ""
+    offered: bool = field(default=False, compare=False, repr=False)
+    turn: dict = field(default_factory=dict, compare=False, repr=False)
 
     def start(self, flow: str, **data) -> None:
         self.flow = flow
@@ -58,9 +60,30 @@ class Session:
         self.flow = None
         self.data = {}
 
+    def offer(self, chooser: str, choices: list[dict]) -> None:
+        """Show a numbered list: item n of `choices` is what the digit n in the next message means."""
+        self.chooser, self.choices, self.offered = chooser, [dict(c) for c in choices], True
+
+    def picked(self, text: str) -> dict | None:
+        """The item of the last list shown that `text` (a bare digit, already compacted) names."""
+        if text.isascii() and text.isdigit() and 1 <= int(text) <= len(self.choices):
+            return dict(self.choices[int(text) - 1])
+        return None
+
+    def forget_choices(self) -> None:
+        self.chooser, self.choices = "", []
+
     def to_json(self) -> dict:
-        return {"flow": self.flow, "data": self.data, "pages": self.pages}
+        saved = {"flow": self.flow, "data": self.data, "pages": self.pages}
+        return {**saved, "choices": self.choices, "chooser": self.chooser}
 
     @classmethod
     def from_json(cls, openid: str, raw: dict) -> "Session":
-        return cls(openid, raw.get("flow"), raw.get("data") or {}, raw.get("pages") or [])
+        return cls(
+            openid,
+            raw.get("flow"),
+            raw.get("data") or {},
+            raw.get("pages") or [],
+            raw.get("choices") or [],
+            raw.get("chooser") or "",
+        )

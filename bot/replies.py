@@ -4,6 +4,7 @@ Handlers build replies with these three values and nothing else, so they never s
 byte limits or encryption.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -39,3 +40,8 @@ class Silent:
 SILENT = Silent()
 
 Reply = Text | News | Silent
+
+
+def numbered(items: Iterable[str]) -> list[str]:
+    """The lines of a list the user answers with a digit: "1. …", "2. …"."""
+    return [f"{number}. {item}" for number, item in enumerate(items, 1)]

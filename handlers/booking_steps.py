@@ -13,7 +13,7 @@ Session data while session.flow == "booking":
   who        0 or 1: the applicant a name/id step is about
   office_id, city, nearby, date (ISO), half (上午/下午), time (HH:MM), code (reschedule/cancel)
   people     the applicants typed so far, encrypted: names and ID numbers are personal data
-  choices    the numbered list last shown; picking item n merges choices[n-1] into the data
+  (the numbered list last shown is session.choices; picking item n merges its fields into the data)
   tries      failed attempts per applicant field ("id1": 2)
   draft      this attempt's id, the engine's idempotency key: a repeated “确认” books once
   at         the last message's time, so resume_prompt (which gets no message) sees the same day
@@ -24,6 +24,8 @@ import hashlib
 import json
 import re
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 
@@ -35,7 +37,7 @@ from bot.messages import Inbound, Session
 from handlers import booking_text as say
 from handlers import handbook
 from knowledge import offices
-from knowledge.normalize import compact, normalize
+from knowledge.normalize import compact, is_question
 
 FLOW = "booking"
 BOOK, WAITLIST, RESCHEDULE, CANCEL = "book", "waitlist", "reschedule", "cancel"
@@ -53,7 +55,6 @@ _BACK = {
     ("改登记处", "换登记处", "换个登记处", "改地点", "换地方"): ("office_id", "city", "nearby"),
     ("改申请人", "改姓名", "改身份证", "改身份证号"): ("people", "tries"),
 }
-_QUESTION = ("吗", "呢", "怎么", "怎样", "什么", "如何", "哪", "为什么", "多少", "能不能", "?")
 _ID_NUMBER = re.compile(r"\d{15,}[Xx]?")  # a long run of digits is an attempt at an ID number
 
 
@@ -115,7 +116,7 @@ def _name_step(message: Inbound, text: str, session: Session, now: datetime) -> 
         return ask_next(session, now)
     who, flat = session.data["who"], idcard.canonical(message.text)
     number = _ID_NUMBER.search(flat)
-    asks = _is_question(normalize(message.text))
+    asks = is_question(message.text)
     try:
         name = applicants.validate_name(_ID_NUMBER.sub("", flat) if number else message.text)
     except applicants.InvalidName as reason:
@@ -134,7 +135,7 @@ def _id_step(message: Inbound, text: str, session: Session, now: datetime) -> st
     who, typed = session.data["who"], idcard.canonical(message.text)
     if text in _RETRY:
         return ask_next(session, now)
-    asks = _is_question(normalize(message.text)) or handbook.looks_like_question(message.text)
+    asks = is_question(message.text) or handbook.looks_like_question(message.text)
     if asks and not any(c.isdigit() for c in typed):
         return None
     found = _ID_NUMBER.search(typed)
@@ -285,62 +286,131 @@ def _refuse_fields(session: Session, fields: dict[str, str], problem: str, now: 
 def _offer_alternatives(session: Session, day: date, hhmm: str, alternatives) -> str:
     data = session.data
     data["step"] = SLOT
-    data["choices"] = [{"office_id": a.office_id, "date": a.date.isoformat(), "time": a.time} for a in alternatives]
+    session.offer(FLOW, [{"office_id": a.office_id, "date": a.date.isoformat(), "time": a.time} for a in alternatives])
     return say.slot_full(day, hhmm, alternatives, can_wait=data["goal"] != RESCHEDULE)
 
 
-# ---- the next question: the first thing still missing -----------------------------------------
+# ---- the form: its slots in the order they are asked ------------------------------------------
 
 
-def ask_next(session: Session, now: datetime) -> str:
-    """Ask for the first thing still missing, and remember it as the step the next message answers."""
-    data = session.data
-    if data["goal"] in (RESCHEDULE, CANCEL) and not data.get("code"):
-        active = engine.active_for_openid(session.openid)
-        question = say.ask_pick(active, "取消" if data["goal"] == CANCEL else "改约")
-        return _ask(session, PICK, question, [{"code": b.code} for b in active])
-    if data["goal"] == CANCEL:
-        return _ask(session, CONFIRM, say.cancel_question(engine.get(data["code"])))
-    office = _office(session)
-    if office is None:
-        return _ask_office(session)
+@dataclass
+class Filling:
+    """One walk over the form: the session, and what earlier slots looked up for later ones."""
+
+    session: Session
+    now: datetime
+    office: offices.Office | None = None
+    day: slots.DayAvailability | None = None
+
+    @property
+    def data(self) -> dict:
+        return self.session.data
+
+
+@dataclass(frozen=True)
+class FormSlot:
+    """One thing the form needs. `ask` returns its question while it is missing, None once filled."""
+
+    name: str
+    goals: frozenset[str]
+    ask: Callable[[Filling], str | None]
+
+
+def _code_question(f: Filling) -> str | None:
+    if f.data.get("code"):
+        return None
+    active = engine.active_for_openid(f.session.openid)
+    question = say.ask_pick(active, "取消" if f.data["goal"] == CANCEL else "改约")
+    return _ask(f.session, PICK, question, [{"code": b.code} for b in active])
+
+
+def _office_question(f: Filling) -> str | None:
+    f.office = _office(f.session)
+    return _ask_office(f.session) if f.office is None else None
+
+
+def _date_question(f: Filling) -> str | None:
+    data = f.data
     if not data.get("date"):
-        return _ask_date(session, office, now)
-    day = engine.availability(office, date.fromisoformat(data["date"]), now=now, rules=current_rules())
-    if not day.open:
-        data.pop("date")
-        data.pop("time", None)
-        return say.closed_day(day.date, day.reason) + "\n" + _ask_date(session, office, now)
-    if data["goal"] != WAITLIST:
-        if not data.get("time"):
-            return _ask_slot(session, office, day, now)
-        slot = day.slot(data["time"])
-        if slot is None:
-            reason = slots.slot_reason(office, day.date, data.pop("time"), now, current_rules()) or "这个时段不能预约"
-            return f"{reason}。\n" + _ask_slot(session, office, day, now)
-        if not slot.remaining:
-            alternatives = engine.alternatives(office, day.date, slot.time, now=now, rules=current_rules())
-            return _offer_alternatives(session, day.date, data.pop("time"), alternatives)
+        return _ask_date(f.session, f.office, f.now)
+    f.day = engine.availability(f.office, date.fromisoformat(data["date"]), now=f.now, rules=current_rules())
+    if f.day.open:
+        return None
+    data.pop("date")
+    data.pop("time", None)
+    return say.closed_day(f.day.date, f.day.reason) + "\n" + _ask_date(f.session, f.office, f.now)
+
+
+def _time_question(f: Filling) -> str | None:
+    data, office, day = f.data, f.office, f.day
+    if not data.get("time"):
+        return _ask_slot(f.session, office, day, f.now)
+    slot = day.slot(data["time"])
+    if slot is None:
+        reason = slots.slot_reason(office, day.date, data.pop("time"), f.now, current_rules()) or "这个时段不能预约"
+        return f"{reason}。\n" + _ask_slot(f.session, office, day, f.now)
+    if not slot.remaining:
+        alternatives = engine.alternatives(office, day.date, slot.time, now=f.now, rules=current_rules())
+        return _offer_alternatives(f.session, day.date, data.pop("time"), alternatives)
+    return None
+
+
+def _applicant_question(who: int, field: str) -> Callable[[Filling], str | None]:
+    def question(f: Filling) -> str | None:
+        people = _people(f.session)
+        if who < len(people) and people[who].get(field):
+            return None
+        f.data["who"] = who
+        return _ask(f.session, NAME, say.ask_name(who)) if field == "name" else _ask(f.session, ID, say.ask_id(who))
+
+    return question
+
+
+def _summary(f: Filling) -> str:
+    data, office, day = f.data, f.office, f.day
+    if data["goal"] == CANCEL:
+        return _ask(f.session, CONFIRM, say.cancel_question(engine.get(data["code"])))
     if data["goal"] == RESCHEDULE:
-        return _ask(session, CONFIRM, say.reschedule_summary(engine.get(data["code"]), office, day.date, data["time"]))
-    people = _people(session)
-    for who in (0, 1):
-        person = people[who] if who < len(people) else {}
-        if not person.get("name") or not person.get("id_number"):
-            session.data["who"] = who
-            step = NAME if not person.get("name") else ID
-            return _ask(session, step, say.ask_name(who) if step == NAME else say.ask_id(who))
+        moving = engine.get(data["code"])
+        return _ask(f.session, CONFIRM, say.reschedule_summary(moving, office, day.date, data["time"]))
+    people = _people(f.session)
     names = [engine.mask_name(p["name"]) for p in people]
     numbers = [idcard.mask(p["id_number"]) for p in people]
     if data["goal"] == WAITLIST:
-        return _ask(session, CONFIRM, say.waitlist_summary(office, day.date, data.get("half", ""), names, numbers))
-    return _ask(session, CONFIRM, say.summary(office, day.date, data["time"], names, numbers))
+        return _ask(f.session, CONFIRM, say.waitlist_summary(office, day.date, data.get("half", ""), names, numbers))
+    return _ask(f.session, CONFIRM, say.summary(office, day.date, data["time"], names, numbers))
+
+
+_ALL = frozenset({BOOK, WAITLIST, RESCHEDULE, CANCEL})
+_NEW = frozenset({BOOK, WAITLIST})
+
+# The booking form, as Rasa forms declare `required_slots`: asked in this order, each only for the
+# goals it serves; the first missing one is the next question, so any answer may come early.
+REQUIRED_SLOTS: tuple[FormSlot, ...] = (
+    FormSlot("code", frozenset({RESCHEDULE, CANCEL}), _code_question),
+    FormSlot("office", _ALL - {CANCEL}, _office_question),
+    FormSlot("date", _ALL - {CANCEL}, _date_question),
+    FormSlot("time", frozenset({BOOK, RESCHEDULE}), _time_question),
+    *(
+        FormSlot(f"applicants[{who}].{field}", _NEW, _applicant_question(who, field))
+        for who in (0, 1)
+        for field in ("name", "id_number")
+    ),
+    FormSlot("confirm", _ALL, _summary),
+)
+
+
+def ask_next(session: Session, now: datetime) -> str:
+    """Ask for the first slot still missing, and remember it as the step the next message answers."""
+    filling, goal = Filling(session, now), session.data["goal"]
+    # The last slot (confirm) always asks, so a question is always found.
+    return next(q for slot in REQUIRED_SLOTS if goal in slot.goals and (q := slot.ask(filling)) is not None)
 
 
 def _ask(session: Session, step: str, question: str, choices: list | None = None) -> str:
     session.data["step"] = step
     if choices is not None:
-        session.data["choices"] = choices
+        session.offer(FLOW, choices)
     return question
 
 
@@ -419,14 +489,7 @@ def _go_back(text: str, session: Session, now: datetime) -> str | None:
 
 
 def _pick(text: str, session: Session) -> dict | None:
-    choices = session.data.get("choices") or []
-    if text.isascii() and text.isdigit() and 1 <= int(text) <= len(choices):
-        return dict(choices[int(text) - 1])
-    return None
-
-
-def _is_question(text: str) -> bool:
-    return any(word in text for word in _QUESTION)
+    return session.picked(text) if session.chooser == FLOW else None
 
 
 def _failed(session: Session, field: str, problem: str, now: datetime) -> str:

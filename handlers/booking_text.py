@@ -9,6 +9,7 @@ from datetime import date
 
 from bot.bookings.engine import Alternative, Booking
 from bot.bookings.slots import DayAvailability
+from bot.replies import numbered
 from knowledge.offices import UNVERIFIED, Office
 
 WEEKDAYS = "一二三四五六日"
@@ -34,10 +35,6 @@ def day_cn(day: date) -> str:
 
 def when_cn(day: date, hhmm: str) -> str:
     return f"{day_cn(day)} {hhmm}"
-
-
-def numbered(lines: Sequence[str]) -> list[str]:
-    return [f"{number}. {line}" for number, line in enumerate(lines, 1)]
 
 
 def ask_city(cities: Sequence[str]) -> str:

@@ -12,7 +12,7 @@ import re
 from bot.messages import Inbound, Session
 from bot.replies import Text
 from knowledge import charity
-from knowledge.normalize import compact, normalize
+from knowledge.normalize import compact, is_question, normalize
 
 FLOW = "donation"
 
@@ -33,7 +33,6 @@ _ABROAD_WORDS = (
 )  # fmt: skip
 _DOMESTIC_WORDS = ("国内", "境内", "省内", "本地")
 _ANYWHERE_WORDS = ("不限", "都行", "都可以", "随便", "无所谓", "不知道", "不确定", "哪里都")  # → provincial
-_QUESTION_WORDS = ("吗", "什么", "怎么", "如何", "哪", "多少", "几", "为什么", "?")
 _PLACE_SUFFIXES = ("市", "州", "县", "区", "省", "国")
 ELSEWHERE = "elsewhere"  # a place outside the 14 cities: the provincial federation takes it
 
@@ -79,7 +78,7 @@ def continue_flow(message: Inbound, session: Session) -> Text | None:
         return payment_warning(message, session)
     found = _read(message.text, asking=session.data.get("asking"))
     # "口罩怎么戴" names a material but asks the handbook something; a place or "捐" would make it ours.
-    if not found or (set(found) == {"kind"} and _is_question(message.text) and not matches(message.text)):
+    if not found or (set(found) == {"kind"} and is_question(message.text) and not matches(message.text)):
         return None
     session.data.update(found)
     return _next_step(session)
@@ -147,13 +146,9 @@ def _read(text: str, asking: str | None) -> dict:
 
 def _names_a_place(words: str) -> bool:
     """A short reply with no question in it, given when we asked for a city: some other place."""
-    if not words or _is_question(words):
+    if not words or is_question(words):
         return False
     return len(words) <= 6 or (len(words) <= 12 and words.endswith(_PLACE_SUFFIXES))
-
-
-def _is_question(text: str) -> bool:
-    return any(w in normalize(text) for w in _QUESTION_WORDS)
 
 
 def _next_step(session: Session) -> Text:

@@ -8,23 +8,37 @@ from knowledge.normalize import compact
 
 WELCOME = "您好，欢迎关注“同舟”！这里是湖南民政疫情期间的服务助手。"
 
-MENU_TEXT = (
-    "您可以直接回复数字或文字：\n"
-    "1 预约结婚登记（错峰办理，避免扎堆）\n"
-    "2 防疫知识问答（直接提问，如“口罩怎么戴”）\n"
-    "3 爱心捐赠指引（只认官方渠道）\n"
-    "随时回复“取消”退出当前操作，“帮助”查看本菜单。"
+# The main menu: the intent each digit opens, and its line.
+MENU = (
+    ("booking", "预约结婚登记（错峰办理，避免扎堆）"),
+    ("handbook_menu", "防疫知识问答（直接提问，如“口罩怎么戴”）"),
+    ("donation", "爱心捐赠指引（只认官方渠道）"),
 )
+MENU_TEXT = "\n".join(
+    [
+        "您可以直接回复数字或文字：",
+        *(f"{number} {line}" for number, (_intent, line) in enumerate(MENU, 1)),
+        "随时回复“取消”退出当前操作，“帮助”查看本菜单。",
+    ]
+)
+# Who offered a list of intents (the menu, a clarifying question): the router runs the one picked.
+INTENT_CHOOSER = "intent"
 
 _GREETINGS = {"你好", "您好", "在吗", "在不在", "hello", "hi", "哈喽", "早上好", "下午好", "晚上好", "嗨", "有人吗"}
 
 
+def with_menu(session: Session, lead: str, intent: str = "") -> Text:
+    """`lead`, then the main menu, whose digits the next message may answer."""
+    session.offer(INTENT_CHOOSER, [{"intent": name} for name, _line in MENU])
+    return Text(f"{lead}\n\n{MENU_TEXT}" if lead else MENU_TEXT, intent=intent)
+
+
 def welcome(message: Inbound, session: Session) -> Text:
-    return Text(f"{WELCOME}\n\n{MENU_TEXT}", intent="welcome")
+    return with_menu(session, WELCOME, "welcome")
 
 
 def help_menu(message: Inbound, session: Session) -> Text:
-    return Text(MENU_TEXT, intent="help")
+    return with_menu(session, "", "help")
 
 
 def is_greeting(text: str) -> bool:
@@ -32,12 +46,12 @@ def is_greeting(text: str) -> bool:
 
 
 def greeting(message: Inbound, session: Session) -> Text:
-    return Text(f"您好！很高兴为您服务。\n\n{MENU_TEXT}")
+    return with_menu(session, "您好！很高兴为您服务。")
 
 
 def leave(message: Inbound, session: Session) -> Text:
     if session.flow is None:
-        return Text(f"好的。有需要随时找我。\n\n{MENU_TEXT}")
+        return with_menu(session, "好的。有需要随时找我。")
     session.leave()
     return Text("好的，已退出当前操作，已填写的内容不会保存。\n回复“帮助”查看菜单。")
 
@@ -50,7 +64,7 @@ def more(message: Inbound, session: Session) -> Text:
 
 
 def please_type(message: Inbound, session: Session) -> Text:
-    return Text(f"抱歉，我暂时看不懂图片、语音、视频和链接，请用文字把问题发给我。\n\n{MENU_TEXT}", intent="media")
+    return with_menu(session, "抱歉，我暂时看不懂图片、语音、视频和链接，请用文字把问题发给我。", "media")
 
 
 def menu_label(key: str) -> str:

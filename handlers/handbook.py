@@ -3,9 +3,8 @@
 What the router can rely on:
 - `ask` answers any free text meant for the handbook, also in the middle of another flow;
   `session.flow` is never changed here, so that flow resumes afterwards.
-- Numbered choices offered here are kept in `session.data["handbook_choices"]`; `pick` opens
-  one for a digit message and returns None for any other message or a digit out of range,
-  which then goes where it would have gone.
+- Numbered lists shown here are offered as the session's choices (chooser CHOOSER: items
+  {"category": name} or {"entry": id}); the router hands `pick` the item a digit names.
 - Only outside any flow are lists numbered. Inside another flow (a booking waiting for a slot
   number) suggestions and related questions are shown as questions to send, and no choices are
   kept, so the flow's own digits stay its own.
@@ -14,11 +13,10 @@ What the router can rely on:
 
 from bot import faq_misses
 from bot.messages import Inbound, Session
-from bot.replies import Text
+from bot.replies import Text, numbered
 from knowledge import handbook
-from knowledge.normalize import compact
 
-CHOICES = "handbook_choices"  # session.data key: [{"category": name} | {"entry": id}, ...]
+CHOOSER = "handbook"
 
 HOTLINE_ADVICE = (
     "其他问题请拨打12345政务服务便民热线，或咨询当地卫生健康部门、所在社区。"
@@ -42,25 +40,19 @@ def ask(message: Inbound, session: Session) -> Text:
 def categories(message: Inbound, session: Session) -> Text:
     """The 防疫问答 menu: the categories, numbered; a digit then opens one (see `pick`)."""
     book = handbook.current()
-    session.data[CHOICES] = [{"category": name} for name in book.categories]
-    lines = ["防疫问答：回复数字查看分类", *_numbered(book.categories)]
+    session.offer(CHOOSER, [{"category": name} for name in book.categories])
+    lines = ["防疫问答：回复数字查看分类", *numbered(book.categories)]
     lines.append("也可以直接发问题，比如“口罩多久换一次”。")
     return Text("\n".join(lines), intent="faq.categories")
 
 
-def pick(message: Inbound, session: Session) -> Text | None:
-    """Open the numbered choice the digit names; None when there is no such pending choice."""
-    text = compact(message.text)
-    choices = session.data.get(CHOICES) or []
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= len(choices):
-        return None
-    choice = choices[int(text) - 1]
+def pick(choice: dict, message: Inbound, session: Session) -> Text:
+    """Open the item of the last list shown here that the user's digit named."""
     book = handbook.current()
     if "category" in choice and choice["category"] in book.categories:
         return _category(book, choice["category"], session)
     entry = book.by_id.get(choice.get("entry", ""))
     if entry is None:  # the handbook was reloaded since the list was shown
-        session.data.pop(CHOICES, None)
         return Text("问答库刚刚更新过，请重新发送“防疫问答”或直接提问。", intent="faq.stale_choice")
     return _answer(book, entry, session)
 
@@ -79,21 +71,19 @@ def _answer(book: handbook.Handbook, entry: handbook.Entry, session: Session) ->
     ]
     related = book.related(entry)
     if session.flow is None:
-        session.data[CHOICES] = [{"entry": other.id} for other in related]
+        session.offer(CHOOSER, [{"entry": other.id} for other in related])
         offers = "  ".join(f"{number}. {other.question}" for number, other in enumerate(related, 1))
         lines.append(f"相关问题（回复数字查看）：{offers}")
     else:
-        session.data.pop(CHOICES, None)
         lines.append(f"相关问题（直接发送即可）：{'／'.join(other.question for other in related)}")
     return Text("\n".join(lines), intent="faq.answer")
 
 
 def _suggestions(entries: list[handbook.Entry], session: Session) -> Text:
     if session.flow is None:
-        session.data[CHOICES] = [{"entry": entry.id} for entry in entries]
-        lines = ["您想问的是不是下面这些？回复数字查看：", *_numbered(entry.question for entry in entries)]
+        session.offer(CHOOSER, [{"entry": entry.id} for entry in entries])
+        lines = ["您想问的是不是下面这些？回复数字查看：", *numbered(entry.question for entry in entries)]
     else:
-        session.data.pop(CHOICES, None)
         lines = ["您想问的是不是下面这些？直接发送问题即可：", *(f"· {entry.question}" for entry in entries)]
     lines.append("都不是的话，请换个说法再问，或发送“防疫问答”查看全部分类。")
     return Text("\n".join(lines), intent="faq.suggest")
@@ -101,22 +91,18 @@ def _suggestions(entries: list[handbook.Entry], session: Session) -> Text:
 
 def _category(book: handbook.Handbook, category: str, session: Session) -> Text:
     entries = book.in_category(category)
-    session.data[CHOICES] = [{"entry": entry.id} for entry in entries]
-    lines = [f"【{category}】回复数字查看回答：", *_numbered(entry.question for entry in entries)]
+    session.offer(CHOOSER, [{"entry": entry.id} for entry in entries])
+    lines = [f"【{category}】回复数字查看回答：", *numbered(entry.question for entry in entries)]
     return Text("\n".join(lines), intent="faq.category")
 
 
 def _not_covered(book: handbook.Handbook, session: Session) -> Text:
     lines = ["抱歉，防疫知识手册里暂时没有这个问题的答案，我们已记下，会请工作人员补充。"]
     if session.flow is None:
-        session.data[CHOICES] = [{"category": name} for name in book.categories]
+        session.offer(CHOOSER, [{"category": name} for name in book.categories])
         lines.append("您可以换个说法再问，或回复数字查看分类：")
-        lines.extend(_numbered(book.categories))
+        lines.extend(numbered(book.categories))
     else:
         lines.append(f"您可以换个说法再问。手册包括：{'、'.join(book.categories)}。")
     lines.append(HOTLINE_ADVICE)
     return Text("\n".join(lines), intent="faq.not_covered")
-
-
-def _numbered(items) -> list[str]:
-    return [f"{number}. {item}" for number, item in enumerate(items, 1)]

@@ -27,6 +27,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from knowledge.loading import InService
 from knowledge.normalize import normalize
 
 log = logging.getLogger(__name__)
@@ -398,19 +399,13 @@ def keygen(out_dir: Path) -> tuple[Path, Path]:
 
 # ---- the list the bot answers from ------------------------------------------------------------
 
-_current: CharityList | None = None
-
-
-def current() -> CharityList:
-    """The list in use; loaded from the default paths on first use."""
-    return _current or reload()
+_in_service = InService(load)
+current = _in_service.current  # the list in use; loaded from the default paths on first use
 
 
 def reload(path: Path | str | None = None, public_key_path: Path | str | None = None) -> CharityList:
     """Load the list and make it current. A malformed file raises and leaves the old list in use."""
-    global _current
-    _current = load(path or DEFAULT_FILE, public_key_path)
-    return _current
+    return _in_service.reload(path or DEFAULT_FILE, public_key_path)
 
 
 # ---- command line -------------------------------------------------------------------------------

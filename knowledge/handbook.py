@@ -7,12 +7,12 @@ app calls it at start-up so a broken file stops the start and jieba's ~0.6 s is 
 
 import datetime
 import re
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from knowledge.loading import InService
 from knowledge.retrieval import Index, Synonyms
 
 HANDBOOK_PATH = Path(__file__).with_name("handbook.yaml")
@@ -187,27 +187,14 @@ def _entry(raw, position: int, categories: list[str], sources: dict) -> Entry:
     )
 
 
-_current: Handbook | None = None
-_swap = threading.Lock()
-
-
-def current() -> Handbook:
-    """The handbook in service (loaded from knowledge/handbook.yaml on first use)."""
-    global _current
-    if _current is None:
-        with _swap:
-            if _current is None:
-                _current = load()
-    return _current
+_in_service = InService(load)
+current = _in_service.current  # the handbook in service (loaded from knowledge/handbook.yaml on first use)
 
 
 def reload(path: Path | str | None = None) -> tuple[bool, str]:
     """Load `path` (default: the shipped file) and put it in service; on any error keep the old one."""
-    global _current
     try:
-        fresh = load(path or HANDBOOK_PATH)
+        fresh = _in_service.reload(path or HANDBOOK_PATH)
     except HandbookError as error:
         return False, f"未更新，仍使用原问答库：{error}"
-    with _swap:
-        _current = fresh
     return True, f"问答库已更新：{len(fresh.entries)} 条，{len(fresh.categories)} 个分类"

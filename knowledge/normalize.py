@@ -36,3 +36,12 @@ def strip_punctuation(text: str) -> str:
 def compact(text: str) -> str:
     """normalize + strip_punctuation: the form commands and menu words are compared in."""
     return strip_punctuation(normalize(text))
+
+
+# Words that make a message a question rather than an answer ("口罩怎么戴" is no name, "长沙呢" no city).
+QUESTION_WORDS = ("吗", "呢", "怎么", "怎样", "什么", "如何", "哪", "为什么", "多少", "几", "能不能", "?")
+
+
+def is_question(text: str) -> bool:
+    normal = normalize(text)
+    return any(word in normal for word in QUESTION_WORDS)

@@ -9,11 +9,11 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 import yaml
 
+from knowledge.loading import InService
 from knowledge.normalize import normalize
 
 UNVERIFIED = "待核实"
@@ -124,12 +124,6 @@ def haversine_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     dphi, dlmb = phi2 - phi1, math.radians(lng2 - lng1)
     a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
     return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
-
-
-@cache
-def current() -> Registry:
-    """The registry from the shipped file, loaded once per process."""
-    return load()
 
 
 def load(path: str | Path | None = None) -> Registry:
@@ -330,3 +324,7 @@ def _place_names(offices: tuple[Office, ...]) -> tuple[dict[str, tuple[str | Non
 def _in_file_order(chosen: list[Office], offices: tuple[Office, ...]) -> list[Office]:
     wanted = {office.id for office in chosen}
     return [office for office in offices if office.id in wanted]
+
+
+# The registry from the shipped file, loaded once per process.
+current = InService(load).current

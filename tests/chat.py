@@ -1,7 +1,15 @@
 """A citizen's phone, for tests: sends signed WeChat XML through the real `/wechat` endpoint and
 reads the reply the way the person would see it."""
 
+from bot import store
+from bot.chat import sessions
+from bot.messages import Session
 from bot.wechat import simulate
+
+
+def session_of(openid: str) -> Session:
+    """The session as the next message's turn will load it."""
+    return sessions.parse(openid, store.client().get(sessions.key(openid)))
 
 
 class Chat:

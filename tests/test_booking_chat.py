@@ -15,6 +15,7 @@ from bot.bookings.slots import BookingRules
 from bot.chat import sessions
 from bot.wechat import simulate
 from knowledge import offices
+from tests.chat import session_of
 from tests.test_applicants import make_id
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -61,7 +62,7 @@ class Citizen:
 
     @property
     def session(self):
-        return sessions.load(self.openid)
+        return session_of(self.openid)
 
 
 @pytest.fixture

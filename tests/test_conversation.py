@@ -5,6 +5,7 @@ import threading
 from bot.chat import router, sessions
 from bot.replies import Text
 from bot.wechat import simulate
+from tests.chat import session_of
 
 
 def test_session_expires_after_30_minutes_idle(chat, r):
@@ -25,7 +26,7 @@ def test_concurrent_messages_of_one_user_lose_no_update(chat, monkeypatch):
         t.start()
     for t in threads:
         t.join()
-    assert sorted(sessions.load(chat.openid).data["seen"]) == sorted(texts)
+    assert sorted(session_of(chat.openid).data["seen"]) == sorted(texts)
 
 
 def test_unsubscribing_drops_the_session(chat, r):
@@ -61,38 +62,29 @@ def test_pictures_get_a_polite_please_type(chat):
 
 def test_cancel_leaves_any_flow(chat):
     chat.say("我想捐款")
-    reply = chat.say("取消")
-    assert "退出" in reply or "好的" in reply
-    assert sessions.load(chat.openid).flow is None
+    assert chat.say("取消").startswith("好的，已退出当前操作")
+    assert session_of(chat.openid).flow is None
 
 
-def test_a_question_in_the_middle_of_a_flow_is_answered_and_the_flow_resumes(chat, monkeypatch):
-    asked = {}
-
-    def step(message, session):
-        if message.text == "张三":
-            asked["name"] = message.text
-            return Text("好的，张三。")
-        return None  # not an answer to our question: a digression
-
-    monkeypatch.setitem(router.FLOWS, "demo", router.Flow(step, lambda session: "请继续告诉我您的姓名。"))
-
-    def start_demo(message, session):
-        session.start("demo")
-        return Text("请告诉我您的姓名。")
-
-    monkeypatch.setattr(router, "INTENTS", (router.Intent("demo", start_demo, words=("演示",)), *router.INTENTS))
-    chat.say("演示")
-    reply = chat.say("你好")
-    assert reply.endswith("请继续告诉我您的姓名。")
-    assert chat.say("张三") == "好的，张三。" and asked["name"] == "张三"
+def test_a_question_in_the_middle_of_a_booking_is_answered_and_the_booking_resumes(chat):
+    question = chat.say("预约结婚登记")
+    assert "请问在哪个登记处办理" in question
+    reply = chat.say("口罩怎么戴")
+    assert reply.startswith("【") and "来源：" in reply, "the handbook answers the digression"
+    assert "请问在哪个登记处办理" in reply.split("来源：")[1], "then the booking's question comes again"
+    assert "可预约的日期" in chat.say("芙蓉区"), "and the next answer continues the booking"
 
 
-def test_intents_are_tried_in_the_written_order():
-    names = [intent.name for intent in router.INTENTS]
-    assert names.index("payment_warning") == 0
-    assert names.index("cancel_booking") < names.index("booking")
-    assert names.index("my_booking") < names.index("booking")
+def test_booking_words_inside_a_request_to_cancel_or_look_up_do_not_start_a_new_booking(chat):
+    for request in ("取消预约", "我的预约", "改约"):
+        reply = chat.say(request)
+        assert reply.startswith("您目前没有有效的结婚登记预约"), request
+        assert session_of(chat.openid).flow is None
+
+
+def test_an_account_number_is_warned_about_before_anything_else_reads_it(chat):
+    reply = chat.say("预约捐款请转账到6222 0212 3456 7890 123")
+    assert reply.startswith("请当心诈骗") and "6222" not in reply
 
 
 def test_a_flood_from_one_user_is_slowed_politely(chat, monkeypatch):

@@ -8,6 +8,7 @@ import yaml
 from flask import Flask
 
 from bot import faq_misses
+from bot.chat import router
 from bot.config import Config
 from bot.messages import TEXT, Inbound, Session
 from bot.web.api.faq import blueprint
@@ -170,22 +171,22 @@ def test_a_question_in_traditional_characters_is_answered(r, shipped, session):
 
 def test_replying_a_digit_after_an_answer_opens_a_related_question(r, shipped, session):
     faq.ask(said("口罩多久换一次"), session)
-    related = session.data[faq.CHOICES][0]["entry"]
-    reply = faq.pick(said("1"), session)
+    related = session.choices[0]["entry"]
+    reply = router.route(said("1"), session)
     assert reply.content.startswith(f"【{shipped.by_id[related].question}】")
 
 
 def test_every_answer_fits_one_reply_and_ends_with_source_and_related(shipped):
     for entry in shipped.entries:
         session = Session("o-resident")
-        content = faq.pick(said("1"), _offering(session, entry.id)).content
+        content = router.route(said("1"), _offering(session, entry.id)).content
         assert len(content.encode("utf-8")) <= 2048, entry.id
         *_, source, related = content.splitlines()
         assert source.startswith("来源：") and related.startswith("相关问题"), entry.id
 
 
 def _offering(session: Session, entry_id: str) -> Session:
-    session.data[faq.CHOICES] = [{"entry": entry_id}]
+    session.offer(faq.CHOOSER, [{"entry": entry_id}])
     return session
 
 
@@ -193,8 +194,8 @@ def test_a_vague_question_offers_numbered_guesses_and_a_digit_picks_one(r, shipp
     reply = faq.ask(said("口罩"), session)
     assert reply.content.startswith("您想问的是不是下面这些？回复数字查看：\n1. ")
     assert reply.intent == "faq.suggest"
-    second = session.data[faq.CHOICES][1]["entry"]
-    assert faq.pick(said("２"), session).content.startswith(f"【{shipped.by_id[second].question}】")
+    second = session.choices[1]["entry"]
+    assert router.route(said("２"), session).content.startswith(f"【{shipped.by_id[second].question}】")
 
 
 def test_an_uncovered_question_says_so_lists_categories_and_gives_the_hotline(r, shipped, session):
@@ -202,25 +203,24 @@ def test_an_uncovered_question_says_so_lists_categories_and_gives_the_hotline(r,
     assert reply.content.startswith("抱歉，防疫知识手册里暂时没有这个问题的答案")
     assert "1. 口罩" in reply.content and "12345" in reply.content
     assert reply.intent == "faq.not_covered"
-    assert faq.pick(said("1"), session).content.startswith("【口罩】回复数字查看回答：")
+    assert router.route(said("1"), session).content.startswith("【口罩】回复数字查看回答：")
 
 
 def test_the_menu_lists_categories_then_questions_then_the_answer(r, shipped, session):
     menu = faq.categories(said(""), session)
     assert menu.content.splitlines()[1] == "1. 口罩"
     assert len(menu.content.encode("utf-8")) <= 2048
-    listing = faq.pick(said("9"), session)
+    listing = router.route(said("9"), session)
     assert listing.content.startswith("【养老与儿童福利机构】")
-    answer = faq.pick(said("1"), session)
+    answer = router.route(said("1"), session)
     assert answer.content.startswith("【养老院现在封闭管理了吗？】")
     assert "2367家养老机构" in answer.content
 
 
 def test_a_digit_without_pending_choices_or_out_of_range_is_not_taken(r, shipped, session):
-    assert faq.pick(said("1"), session) is None
+    assert router.route(said("1"), session).content.startswith("您可以直接回复数字或文字")
     faq.categories(said(""), session)
-    assert faq.pick(said("99"), session) is None
-    assert faq.pick(said("明天"), session) is None
+    assert not router.route(said("99"), session).content.startswith("【")
 
 
 def test_a_question_during_a_booking_is_answered_and_the_booking_stays(r, shipped, session):
@@ -229,15 +229,14 @@ def test_a_question_during_a_booking_is_answered_and_the_booking_stays(r, shippe
     assert reply.content.startswith("【能去养老院看望老人吗？】")
     assert reply.content.splitlines()[-1].startswith("相关问题（直接发送即可）：")
     assert session.flow == "booking" and session.data["step"] == "slot"
-    assert faq.CHOICES not in session.data, "the booking's own digits must stay the booking's"
+    assert session.chooser != faq.CHOOSER, "the booking's own digits must stay the booking's"
 
 
 def test_a_vague_question_during_a_booking_suggests_questions_to_send_not_digits(r, shipped, session):
     session.start("booking", office="cs-furong", step="slot")
     reply = faq.ask(said("口罩"), session)
     assert reply.content.startswith("您想问的是不是下面这些？直接发送问题即可：\n· ")
-    assert faq.CHOICES not in session.data
-    assert faq.pick(said("1"), session) is None
+    assert session.chooser != faq.CHOOSER
 
 
 def test_the_router_can_tell_a_handbook_question_from_booking_input(shipped):
@@ -251,7 +250,7 @@ def test_the_router_can_tell_a_handbook_question_from_booking_input(shipped):
 def test_a_choice_made_stale_by_a_reload_is_explained(r, shipped, session, tmp_path):
     faq.ask(said("口罩"), session)
     handbook.reload(write(tmp_path, minimal_handbook(id="other")))
-    assert faq.pick(said("1"), session).content.startswith("问答库刚刚更新过")
+    assert router.route(said("1"), session).content.startswith("问答库刚刚更新过")
 
 
 # --- misses -----------------------------------------------------------------------------------

@@ -198,3 +198,11 @@ def _numeral(numeral: str) -> int | str:
 def _blank(words: str, match: re.Match) -> str:
     """The text with a match removed, so later patterns don't read the same words again."""
     return words[: match.start()] + " " + words[match.end() :]
+
+
+def date_arg(raw) -> date | None:
+    """A YYYY-MM-DD date from a form, a query string or a JSON body; None for anything else."""
+    try:
+        return date.fromisoformat(raw) if isinstance(raw, str) and len(raw) == 10 else None
+    except ValueError:
+        return None

@@ -2,7 +2,8 @@
 
 1. the kind of message (follow, menu click, QR scan, location, media, silent events);
 2. global commands: 取消/退出 leave any flow, 帮助/菜单 show the menu, 更多 pages;
-3. a numbered choice the last answer offered (handbook suggestions, main-menu digits);
+3. a digit picks from the numbered list the user last saw, whoever showed it (session.choices;
+   a flow's own lists are read by the flow's step); a reply that shows no list clears it;
 4. the session's active flow; a flow that doesn't recognise the text lets it fall through,
    and after the digression is answered the flow's prompt is repeated so it resumes;
 5. intent detection over INTENTS, first match wins, in the order written;
@@ -14,7 +15,7 @@ from dataclasses import dataclass, replace
 
 from bot import messages as m
 from bot.messages import Inbound, Session
-from bot.replies import SILENT, News, Reply, Text
+from bot.replies import SILENT, News, Reply, Silent, Text
 from handlers import booking, donation, general, handbook
 from knowledge.normalize import compact
 
@@ -66,11 +67,15 @@ FLOWS: dict[str, Flow] = {
     "donation": Flow(donation.continue_flow, donation.resume_prompt, frozenset({"donation", "donation_materials"})),
 }
 
-# The main menu's numbers, as general.MENU_TEXT lists them.
-MAIN_MENU_DIGITS = {"1": "booking", "2": "handbook_menu", "3": "donation"}
-
 
 def route(message: Inbound, session: Session) -> Reply:
+    reply = _route(message, session)
+    if not (session.offered or isinstance(reply, Silent) or getattr(reply, "intent", "") == "more"):
+        session.forget_choices()  # the user no longer sees a list: a digit must not pick from an old one
+    return reply
+
+
+def _route(message: Inbound, session: Session) -> Reply:
     by_kind = _by_kind(message, session)
     if by_kind is not None:
         return by_kind
@@ -120,13 +125,15 @@ def _command(text: str, message: Inbound, session: Session) -> Reply | None:
 
 
 def _numbered(text: str, message: Inbound, session: Session) -> Reply | None:
-    picked = handbook.pick(message, session)
-    if picked is not None:
-        return _tag(picked, "handbook")
-    if session.flow is None and text in MAIN_MENU_DIGITS:
-        intent = INTENT_BY_NAME[MAIN_MENU_DIGITS[text]]
+    choice = session.picked(text)
+    if choice is None or session.chooser in FLOWS:  # a flow's list: the flow's step reads the digit
+        if session.flow is None and not session.choices and len(text) <= 2 and text.isdigit():
+            return general.help_menu(message, session)  # a digit with no list on screen: show the menu
+        return None
+    if session.chooser == general.INTENT_CHOOSER:
+        intent = INTENT_BY_NAME[choice["intent"]]
         return _tag(intent.handler(message, session), intent.name)
-    return None
+    return _tag(handbook.pick(choice, message, session), "handbook")
 
 
 def _in_flow(text: str, message: Inbound, session: Session) -> Reply:

@@ -20,13 +20,9 @@ def dump(session: Session) -> str:
     return json.dumps(session.to_json(), ensure_ascii=False, separators=(",", ":"))
 
 
-def load(openid: str) -> Session:
-    raw = store.client().get(key(openid))
+def parse(openid: str, raw: str | None) -> Session:
+    """The session kept as `raw` (what dump wrote; empty or missing: a fresh session)."""
     return Session.from_json(openid, json.loads(raw)) if raw else Session(openid)
-
-
-def save(session: Session) -> None:
-    store.client().set(key(session.openid), dump(session), ex=IDLE_SECONDS)
 
 
 def drop(openid: str) -> None:

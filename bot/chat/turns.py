@@ -8,7 +8,6 @@ gets the same bytes, and a retry that arrives while the first still runs waits f
 instead of running the handler again. Locking: two messages of one user run one after the other.
 """
 
-import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -94,7 +93,7 @@ def begin(openid: str, message_key: str, take_notices: bool = True) -> Turn:
         args = [turn.token, LOCK_LEASE_MS, DEDUPE_TTL_SECONDS, claim, PENDING, MESSAGES_PER_MINUTE, int(take_notices)]
         state, value, *rest = store.run_script(_BEGIN, keys, args)
         if state == "run":
-            turn.session = Session.from_json(openid, json.loads(value)) if value else Session(openid)
+            turn.session = sessions.parse(openid, value)
             turn.notices = rest[0]
             return turn
         if state == "seen":

@@ -63,7 +63,7 @@ def unauthorized():
     return jsonify(error="unauthorized", message="需要工作人员令牌"), 401
 
 
-def staff_required(view):
+def staff_token_required(view):
     @wraps(view)
     def guarded(*args, **kwargs):
         check = staff_check()

@@ -182,7 +182,6 @@ def _to_inbound(raw, tz) -> m.Inbound:
             kind=m.LOCATION,
             latitude=float(raw.location_x),
             longitude=float(raw.location_y),
-            label=raw.label or "",
             **common,
         )
     if kind in _MEDIA_TYPES:

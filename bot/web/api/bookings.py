@@ -13,8 +13,9 @@ from datetime import date, datetime
 from flask import Blueprint, current_app, jsonify, request
 
 from bot.bookings import engine, slots
+from bot.bookings.dates import date_arg
 from bot.web import auth, ratelimit
-from bot.web.auth import staff_required
+from bot.web.auth import staff_token_required
 from knowledge import offices as office_data
 
 blueprint = Blueprint("api_bookings", __name__, url_prefix="/api/v1")
@@ -50,7 +51,7 @@ def availability(office_id: str):
     office = office_data.current().get(office_id)
     if office is None:
         return _error(404, "not_found", "没有这个登记处")
-    day = _date(request.args.get("date", ""))
+    day = date_arg(request.args.get("date", ""))
     if day is None:
         return _error(400, "bad_request", "date 应为 YYYY-MM-DD 格式的日期")
     day_open = engine.availability(office, day, now=_now(), rules=slots.current_rules())
@@ -85,7 +86,7 @@ def create_booking():
     office = office_data.current().get(str(body.get("office_id") or ""))
     if office is None:
         fields["office_id"] = "没有这个登记处"
-    day = _date(body.get("date"))
+    day = date_arg(body.get("date"))
     if day is None:
         fields["date"] = "日期应为 YYYY-MM-DD 格式"
     hhmm = body.get("time")
@@ -132,7 +133,7 @@ def create_booking():
 
 
 @blueprint.get("/bookings/<code>")
-@staff_required
+@staff_token_required
 def get_booking(code: str):
     """Staff read any booking by its code; citizens prove it is theirs with POST …/lookup."""
     booking = engine.get(code)
@@ -142,7 +143,7 @@ def get_booking(code: str):
 
 
 @blueprint.post("/bookings/search")
-@staff_required
+@staff_token_required
 def search_by_id_number():
     """Staff at the counter, the person's ID card in hand: the active booking made with that number."""
     body = request.get_json(silent=True)
@@ -177,7 +178,7 @@ def reschedule_booking(code: str):
         return refused
     body = _body()
     office = office_data.current().get(str(body.get("office_id") or booking.office_id))
-    day, hhmm = _date(body.get("date")), body.get("time")
+    day, hhmm = date_arg(body.get("date")), body.get("time")
     fields = {}
     if office is None:
         fields["office_id"] = "没有这个登记处"
@@ -200,7 +201,7 @@ def reschedule_booking(code: str):
 
 
 @blueprint.post("/bookings/<code>/checkin")
-@staff_required
+@staff_token_required
 def check_in(code: str):
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
@@ -215,7 +216,7 @@ def check_in(code: str):
 
 
 @blueprint.post("/nlu/parse")
-@staff_required
+@staff_token_required
 def nlu_parse():
     """What the chat understands from one message, for operators debugging a conversation."""
     from bot.bookings import dates  # the chat's own modules; imported here so the API loads without them
@@ -338,13 +339,6 @@ def _within_web_limit() -> bool:
 def _body() -> dict:
     body = request.get_json(silent=True)
     return body if isinstance(body, dict) else {}
-
-
-def _date(raw) -> date | None:
-    try:
-        return date.fromisoformat(raw) if isinstance(raw, str) and len(raw) == 10 else None
-    except ValueError:
-        return None
 
 
 def _now() -> datetime:

@@ -7,7 +7,7 @@ request only; with several gunicorn workers, a graceful restart (HUP) reloads th
 from flask import Blueprint, jsonify, request
 
 from bot import faq_misses
-from bot.web.auth import staff_required
+from bot.web.auth import staff_token_required
 from knowledge import handbook
 from knowledge.normalize import normalize
 
@@ -21,7 +21,7 @@ def _limit(default: int) -> int:
 
 
 @blueprint.get("/search")
-@staff_required
+@staff_token_required
 def search():
     question = request.args.get("q", "").strip()
     if not question:
@@ -36,13 +36,13 @@ def search():
 
 
 @blueprint.get("/misses")
-@staff_required
+@staff_token_required
 def misses():
     return jsonify(misses=faq_misses.top(_limit(MAX_LIMIT)))
 
 
 @blueprint.post("/reload")
-@staff_required
+@staff_token_required
 def reload():
     ok, message = handbook.reload()
     status = 200 if ok else 422

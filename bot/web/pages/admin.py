@@ -12,7 +12,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 
 from bot.bookings import closures, engine, slots
 from bot.web.pages import web
-from bot.web.pages.login import staff_required
+from bot.web.pages.login import staff_login_required
 from knowledge import offices as office_data
 from knowledge.offices import Office
 
@@ -72,7 +72,7 @@ def day_load(office: Office, day: date, held: list[engine.Booking]) -> DayLoad:
 
 
 @blueprint.get("")
-@staff_required
+@staff_login_required
 def day():
     return _day_page()
 
@@ -105,7 +105,7 @@ def _day_page(phone_form: dict | None = None, phone_errors: dict | None = None, 
 
 
 @blueprint.post("/checkin")
-@staff_required
+@staff_login_required
 def check_in():
     office = web.office_arg(request.form.get("office"))
     if office is None:
@@ -121,7 +121,7 @@ def check_in():
 
 
 @blueprint.post("/no-show")
-@staff_required
+@staff_login_required
 def mark_no_show():
     outcome = engine.mark_no_show(request.form.get("code", ""), now=web.now(), rules=web.rules())
     if outcome.kind == engine.NO_SHOW:
@@ -133,7 +133,7 @@ def mark_no_show():
 
 
 @blueprint.post("/no-shows")
-@staff_required
+@staff_login_required
 def settle_no_shows():
     marked, suspended = engine.mark_no_shows(web.now(), web.rules())
     note = f"，其中{suspended}人因多次未到场暂停网上预约" if suspended else ""
@@ -142,7 +142,7 @@ def settle_no_shows():
 
 
 @blueprint.post("/phone-booking")
-@staff_required
+@staff_login_required
 def phone_booking():
     form = request.form.to_dict()
     office, day_asked, people, errors = web.read_booking_form(form, "booking_date")
@@ -172,13 +172,13 @@ def phone_booking():
 
 
 @blueprint.get("/lookup")
-@staff_required
+@staff_login_required
 def lookup_form():
     return render_template("admin/lookup.html", booking=None, error="", status_names=engine.STATUS_NAMES)
 
 
 @blueprint.post("/lookup")
-@staff_required
+@staff_login_required
 def look_up_by_id_number():
     """The person at the counter shows their ID card: the active booking made with that number, if any
     (also one someone else made with it, which they may want cancelled)."""
@@ -190,7 +190,7 @@ def look_up_by_id_number():
 
 
 @blueprint.post("/cancel")
-@staff_required
+@staff_login_required
 def cancel_with_reason():
     reason = request.form.get("reason", "").strip()[:REASON_CHARS]
     if not reason:
@@ -208,7 +208,7 @@ def cancel_with_reason():
 
 
 @blueprint.get("/export.csv")
-@staff_required
+@staff_login_required
 def export_csv():
     office = web.office_arg(request.args.get("office"))
     shown = web.date_arg(request.args.get("date"))

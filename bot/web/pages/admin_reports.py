@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from bot import faq_misses
 from bot.bookings import summaries
 from bot.web.pages import web
-from bot.web.pages.login import admin_required, staff_required
+from bot.web.pages.login import admin_required, staff_login_required
 from knowledge import handbook
 
 blueprint = Blueprint("reports", __name__, url_prefix="/admin")
@@ -15,7 +15,7 @@ MISSES_SHOWN = 50
 
 
 @blueprint.get("/handbook")
-@staff_required
+@staff_login_required
 def misses():
     return render_template("admin/handbook.html", misses=faq_misses.top(MISSES_SHOWN))
 
@@ -29,7 +29,7 @@ def reload_handbook():
 
 
 @blueprint.get("/summaries", endpoint="summaries")
-@staff_required
+@staff_login_required
 def daily_summaries():
     shown = web.date_arg(request.args.get("date")) or web.now().date()
     names = {o.id: o.name for _, offices in web.offices_by_city() for o in offices}

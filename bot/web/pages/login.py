@@ -23,7 +23,7 @@ def current_account() -> staff.Account | None:
     return g.account
 
 
-def staff_required(view):
+def staff_login_required(view):
     @wraps(view)
     def guarded(*args, **kwargs):
         if current_account() is None:
@@ -43,7 +43,7 @@ def admin_required(view):
             return render_template("admin/forbidden.html"), 403
         return view(*args, **kwargs)
 
-    return staff_required(guarded)
+    return staff_login_required(guarded)
 
 
 @blueprint.get("/login")

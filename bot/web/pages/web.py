@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, request
 from flask.sessions import SecureCookieSessionInterface
 
 from bot.bookings import settings, slots
+from bot.bookings.dates import date_arg
 from bot.bookings.slots import BookingRules
 from bot.web.pages import csrf
 from knowledge import offices as office_data
@@ -89,13 +90,6 @@ def rules() -> BookingRules:
 
 def office_arg(raw: str | None) -> Office | None:
     return office_data.current().get(raw or "")
-
-
-def date_arg(raw: str | None) -> date | None:
-    try:
-        return date.fromisoformat(raw) if raw and len(raw) == 10 else None
-    except ValueError:
-        return None
 
 
 def offices_by_city() -> list[tuple[str, list[Office]]]:
