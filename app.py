@@ -26,7 +26,7 @@ def create_app(config: Config | None = None) -> Flask:
     app = Flask(__name__)
     app.json = _JSONProvider(app)
     app.config["TONGZHOU"] = config
-    slots.current_rules()  # read and validate the booking settings now: a bad one stops start-up
+    slots.configured_rules()  # read and validate the booking settings now: a bad one stops start-up
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     if config.proxy_hops:
         # Behind nginx: take the client's address from X-Forwarded-For, so per-IP limits see people.

@@ -250,6 +250,6 @@ def couple(n: int) -> list[dict]:
 
 def open_days(now, rules) -> list[date]:
     """Days inside the booking window that the statutory calendar keeps open (an empty store adds no closures)."""
-    from bot.bookings import slots
+    from bot.bookings import calendar, slots
 
-    return [d for d in slots.window_days(now, rules) if not slots.calendar_reason(d)]
+    return [d for d in slots.window_days(now, rules) if not calendar.calendar_reason(d)]

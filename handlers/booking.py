@@ -8,7 +8,7 @@ staff print one per office.
 
 from datetime import datetime
 
-from bot.bookings import engine, settings, slots
+from bot.bookings import engine, slots
 from bot.messages import TEXT, Inbound, Session
 from bot.replies import Text
 from handlers import booking_steps as steps
@@ -57,7 +57,7 @@ def reschedule(message: Inbound, session: Session) -> Text:
 
 def ceremony(message: Inbound, session: Session) -> Text:
     # Staff may switch epidemic mode off in the console at any time: read the switch, not just the environment.
-    return Text(settings.ceremony_notice() or say.CEREMONY_HELD)
+    return Text(slots.ceremony_notice(slots.rules()) or say.CEREMONY_HELD)
 
 
 def nearby(message: Inbound, session: Session) -> Text:
@@ -81,13 +81,9 @@ def scan(message: Inbound, session: Session) -> Text | None:
     office = offices.current().get(scene.removeprefix(CHECKIN_SCENE))
     if office is None:
         return Text(say.BAD_CHECKIN_CODE)
-    now = message.received_at
-    active = engine.active_for_openid(message.openid)
-    if not active:
+    outcome = engine.check_in_for_openid(message.openid, office.id, now=message.received_at)
+    if outcome.kind == engine.NOT_FOUND:
         return Text(say.NO_CHECKIN_BOOKING)
-    # Today's booking here first, then today's anywhere (so the engine can say "wrong office"), then the next.
-    booking = min(active, key=lambda b: (b.date != now.date(), b.office_id != office.id, b.starts_at))
-    outcome = engine.check_in(booking.code, office.id, now=now, rules=slots.current_rules())
     if outcome.kind == engine.CHECKED_IN:
         return Text(say.checked_in(outcome.booking, outcome.message))
     return Text(f"{outcome.message}。")

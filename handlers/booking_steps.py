@@ -31,8 +31,7 @@ from functools import cache
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from bot.bookings import applicants, dates, engine, idcard, settings, slots
-from bot.bookings.slots import current_rules
+from bot.bookings import applicants, calendar, dates, engine, idcard, slots, wording
 from bot.messages import Inbound, Session
 from handlers import booking_text as say
 from handlers import handbook
@@ -196,11 +195,11 @@ def _submit_booking(message: Inbound, session: Session, now: datetime) -> str:
         channel=engine.WECHAT,
         openid=message.openid,
         idempotency_key=f"wechat:{data['draft']}",
-        rules=current_rules(),
+        rules=slots.rules(),
     )
     if outcome.kind == engine.CONFIRMED:
         session.leave()
-        return say.booked(outcome.booking, office, _cutoff_cn(), settings.ceremony_notice())
+        return say.booked(outcome.booking, office, _cutoff_cn(), slots.ceremony_notice(slots.rules()))
     return _refused(outcome, session, now)
 
 
@@ -213,7 +212,7 @@ def _submit_waitlist(message: Inbound, session: Session, now: datetime) -> str:
         now=now,
         half=data.get("half", ""),
         openid=message.openid,
-        rules=current_rules(),
+        rules=slots.rules(),
     )
     if outcome.kind in (engine.WAITING, engine.ALREADY_WAITING):
         session.leave()
@@ -230,7 +229,7 @@ def _submit_reschedule(message: Inbound, session: Session, now: datetime) -> str
         data["time"],
         now=now,
         openid=message.openid,
-        rules=current_rules(),
+        rules=slots.rules(),
     )
     if outcome.kind == engine.RESCHEDULED:
         session.leave()
@@ -239,7 +238,7 @@ def _submit_reschedule(message: Inbound, session: Session, now: datetime) -> str
 
 
 def _submit_cancel(message: Inbound, session: Session, now: datetime) -> str:
-    outcome = engine.cancel(session.data["code"], now=now, openid=message.openid, rules=current_rules())
+    outcome = engine.cancel(session.data["code"], now=now, openid=message.openid, rules=slots.rules())
     session.leave()
     if outcome.kind == engine.CANCELLED:
         return say.cancelled(outcome.booking)
@@ -333,7 +332,7 @@ def _date_question(f: Filling) -> str | None:
     data = f.data
     if not data.get("date"):
         return _ask_date(f.session, f.office, f.now)
-    f.day = engine.availability(f.office, date.fromisoformat(data["date"]), now=f.now, rules=current_rules())
+    f.day = engine.availability(f.office, date.fromisoformat(data["date"]), now=f.now, rules=slots.rules())
     if f.day.open:
         return None
     data.pop("date")
@@ -347,10 +346,10 @@ def _time_question(f: Filling) -> str | None:
         return _ask_slot(f.session, office, day, f.now)
     slot = day.slot(data["time"])
     if slot is None:
-        reason = slots.slot_reason(office, day.date, data.pop("time"), f.now, current_rules()) or "这个时段不能预约"
+        reason = slots.slot_reason(office, day.date, data.pop("time"), f.now, slots.rules()) or "这个时段不能预约"
         return f"{reason}。\n" + _ask_slot(f.session, office, day, f.now)
     if not slot.remaining:
-        alternatives = engine.alternatives(office, day.date, slot.time, now=f.now, rules=current_rules())
+        alternatives = engine.alternatives(office, day.date, slot.time, now=f.now, rules=slots.rules())
         return _offer_alternatives(f.session, day.date, data.pop("time"), alternatives)
     return None
 
@@ -428,7 +427,7 @@ def _ask_office(session: Session) -> str:
 
 def _ask_date(session: Session, office: offices.Office, now: datetime) -> str:
     days = engine.availability_for(
-        [(office, d) for d in slots.window_days(now, current_rules())], now=now, rules=current_rules()
+        [(office, d) for d in slots.window_days(now, slots.rules())], now=now, rules=slots.rules()
     )
     return _ask(session, DATE, say.ask_date(office, days), [{"date": d.date.isoformat()} for d in days if d.open])
 
@@ -441,7 +440,7 @@ def _ask_slot(session: Session, office: offices.Office, day: slots.DayAvailabili
     question = say.ask_slot(office, day, half, times)
     if day.peak:
         question = (
-            say.peak_warning(day.date, day.peak, slots.quieter_days(day.date, now, current_rules())) + "\n" + question
+            say.peak_warning(day.date, day.peak, slots.quieter_days(day.date, now, slots.rules())) + "\n" + question
         )
     return _ask(session, SLOT, question, [{"time": t} for t in times])
 
@@ -467,7 +466,7 @@ def absorb(text: str, session: Session, now: datetime) -> bool:
         data["date"], found = when.date.isoformat(), True
         data.pop("time", None)
     if when.half:
-        if data.get("time") and slots.half_day(data["time"]) != when.half:
+        if data.get("time") and calendar.half_day(data["time"]) != when.half:
             data.pop("time")
         data["half"], found = when.half, True
     if when.time:
@@ -545,5 +544,4 @@ def _office(session: Session) -> offices.Office | None:
 
 
 def _cutoff_cn() -> str:
-    minutes = current_rules().cancel_cutoff_minutes
-    return f"{minutes // 60}小时" if minutes % 60 == 0 else f"{minutes}分钟"
+    return wording.minutes_cn(slots.rules().cancel_cutoff_minutes)

@@ -9,14 +9,11 @@ from datetime import date
 
 from bot.bookings.engine import Alternative, Booking
 from bot.bookings.slots import DayAvailability
+from bot.bookings.wording import ORDINALS, WHAT_TO_BRING, date_cn, day_cn, when_cn
 from bot.replies import numbered
 from knowledge.offices import UNVERIFIED, Office
 
-WEEKDAYS = "一二三四五六日"
-ORDINALS = ("第一位", "第二位")
-
 HOW_TO_CHANGE = "要修改可回复“改日期”“改时间”“改登记处”或“改申请人”，回复“取消”放弃。"
-WHAT_TO_BRING = "请双方携带本人身份证，全程佩戴口罩，到场不早于预约时间前10分钟。"
 NO_BOOKING = "您目前没有有效的结婚登记预约。回复“预约”即可开始预约。"
 TRY_LATER = (
     "已经试了3次还没成功。您可以核对证件后再发一次；也可以回复“取消”结束预约，"
@@ -27,14 +24,6 @@ NO_CHECKIN_BOOKING = (
     "没有找到您待签到的预约。如已签到，请按工作人员指引办理；如果是他人帮您预约的，请向工作人员出示确认码签到。"
 )
 CEREMONY_HELD = "目前婚姻登记须提前预约、错峰到场；颁证仪式的安排请向登记处咨询。"
-
-
-def day_cn(day: date) -> str:
-    return f"{day.month}月{day.day}日（周{WEEKDAYS[day.weekday()]}）"
-
-
-def when_cn(day: date, hhmm: str) -> str:
-    return f"{day_cn(day)} {hhmm}"
 
 
 def ask_city(cities: Sequence[str]) -> str:
@@ -63,7 +52,7 @@ def ask_date(office: Office, days: Sequence[DayAvailability]) -> str:
     lines += numbered(
         [f"{day_cn(d.date)} 余{d.remaining}个{'（' + d.peak + '，名额紧张）' if d.peak else ''}" for d in open_days]
     )
-    closed = [f"{d.date.month}月{d.date.day}日（{d.reason}）" for d in days if not d.open]
+    closed = [f"{date_cn(d.date)}（{d.reason}）" for d in days if not d.open]
     if closed:
         lines.append("不能预约：" + "、".join(closed))
     return "\n".join(lines)
@@ -99,7 +88,7 @@ def slot_full(day: date, hhmm: str, alternatives: Sequence[Alternative], can_wai
         lines.append("近期附近也没有空位了。")
     if can_wait:
         lines.append(
-            f"也可以回复“候补”排队等{day.month}月{day.day}日的空位（“候补上午”“候补下午”只等半天），"
+            f"也可以回复“候补”排队等{date_cn(day)}的空位（“候补上午”“候补下午”只等半天），"
             "有人取消时自动为您预约并通知您。"
         )
     return "\n".join(lines)

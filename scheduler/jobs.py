@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from bot.bookings import engine, reminders, summaries
+from bot.bookings import engine, reminders, summaries, wording
 from bot.wechat import outbound
 
 NOTICE = "notice"
@@ -56,7 +56,11 @@ def send_reminder(payload: dict, now: datetime) -> None:
     if not booking or not booking.active or booking.starts_at != planned_start or now >= booking.starts_at:
         return  # cancelled, moved, or the scheduler was down past the slot: a reminder would mislead
     lead = payload["lead"]
-    template_data = {"office": booking.office_name, "time": reminders.when(booking), "code": booking.code}
+    template_data = {
+        "office": booking.office_name,
+        "time": wording.slot_cn(booking.date, booking.time),
+        "code": booking.code,
+    }
     # The slot is part of the key: a booking moved after its first reminder gets reminded of the new time.
     key = f"{booking.code}:reminder_{lead}:{booking.date.isoformat()}T{booking.time}"
     outbound.send(booking.openid, f"reminder_{lead}", key, reminders.text(booking, lead), template_data, now=now)

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from flask import Flask
 
-from bot.bookings import idcard, slots
+from bot.bookings import calendar, idcard, slots
 from bot.bookings.slots import BookingRules
 from bot.config import Config
 from bot.web.api import bookings as bookings_api
@@ -30,7 +30,7 @@ def open_day(skip: int = 0) -> date:
     """An ordinary open day (no holiday, no peak) inside the real booking window."""
     now = datetime.now(Config().tz)
     window = slots.window_days(now, BookingRules())
-    return [d for d in window if not slots.calendar_reason(d) and not slots.peak_name(d)][skip]
+    return [d for d in window if not calendar.calendar_reason(d) and not calendar.peak_name(d)][skip]
 
 
 def person(sex: str, birth: str = "19900101") -> dict:

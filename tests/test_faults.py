@@ -26,7 +26,7 @@ import redis
 
 from app import create_app
 from bot import store
-from bot.bookings import engine, idcard, slots
+from bot.bookings import calendar, engine, idcard, slots
 from bot.bookings.slots import BookingRules
 from bot.config import Config
 from bot.wechat import simulate
@@ -401,7 +401,7 @@ def test_wechat_sending_the_confirming_message_three_times_books_once(r, make_ap
 
 def test_a_client_retrying_an_api_booking_with_its_idempotency_key_books_once(r, make_app):
     app = make_app(admin_token=STAFF_TOKEN)
-    day = next(d for d in slots.window_days(datetime.now(TZ), BookingRules()) if not slots.calendar_reason(d))
+    day = next(d for d in slots.window_days(datetime.now(TZ), BookingRules()) if not calendar.calendar_reason(d))
     body = {"office_id": "changsha-furong", "date": day.isoformat(), "time": "10:00", "channel": "phone"}
     body["applicants"] = couple()
     headers = {"Authorization": f"Bearer {STAFF_TOKEN}", "Idempotency-Key": "phone-desk-7-call-42"}
@@ -469,7 +469,7 @@ def test_killing_the_worker_mid_request_leaves_no_half_written_booking_and_the_r
     app_server = Gunicorn(server.url)
     try:
         store.connect(server.url)
-        day = next(d for d in slots.window_days(datetime.now(TZ), BookingRules()) if not slots.calendar_reason(d))
+        day = next(d for d in slots.window_days(datetime.now(TZ), BookingRules()) if not calendar.calendar_reason(d))
         furong = office_data.current().get("changsha-furong")
         times = slots.slot_times(furong)
         places = sum(s.remaining for s in engine.availability(furong, day, now=datetime.now(TZ)).slots)

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.bookings import dates, idcard, slots
+from bot.bookings import calendar, dates, idcard, slots
 from bot.bookings.slots import BookingRules
 from bot.chat import pipeline, turns
 from bot.config import Config
@@ -66,7 +66,7 @@ def personal_data_or_secrets(text: str, config) -> list[str]:
 def open_day() -> str:
     """An ordinary open day in the real booking window (the API reads the real clock)."""
     now = datetime.now(TZ)
-    return next(d for d in slots.window_days(now, BookingRules()) if not slots.calendar_reason(d)).isoformat()
+    return next(d for d in slots.window_days(now, BookingRules()) if not calendar.calendar_reason(d)).isoformat()
 
 
 @pytest.fixture
@@ -362,7 +362,7 @@ def test_dates_without_a_year_fall_within_a_few_weeks_back_and_a_year_ahead(piec
     when = dates.parse_when("，".join(pieces), now)
     if when.date is not None:
         assert today - timedelta(days=14) <= when.date <= today + timedelta(days=400)
-    assert when.half in (None, dates.MORNING, dates.AFTERNOON)
+    assert when.half in (None, calendar.MORNING, calendar.AFTERNOON)
     if when.time is not None:
         assert re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", when.time)
 

@@ -279,7 +279,7 @@ def test_closing_a_date_cancels_its_bookings(page, r):
     for booking in (first, second):
         assert page.inner_text(f"tr[data-code='{booking.code}'] td:nth-child(6)") == "登记处暂停登记，已取消"
     assert closures.reason(FURONG, WEDNESDAY) == "疫情防控需要"
-    assert len(engine.pending_notices()) == 2
+    assert r.llen("notices:pending") == 2
 
 
 def test_staff_download_a_days_bookings_as_csv(page, r):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot import queue
-from bot.bookings import engine, reminders, slots, summaries
+from bot.bookings import calendar, engine, reminders, slots, summaries
 from bot.bookings.slots import BookingRules
 from bot.config import Config
 from bot.wechat import api, outbound, simulate
@@ -501,7 +501,7 @@ def say(port, openid, text) -> str:
 def a_day_with_both_reminders_ahead(now):
     """An ordinary open day at least two days off, so both the 24-hour and the 2-hour reminder are planned."""
     window = slots.window_days(now, BookingRules())
-    return next(d for d in window if d >= now.date() + timedelta(days=2) and not slots.calendar_reason(d))
+    return next(d for d in window if d >= now.date() + timedelta(days=2) and not calendar.calendar_reason(d))
 
 
 def book_by_chat(ports, openid, day, hhmm, serial) -> str:
@@ -541,7 +541,7 @@ def test_two_app_processes_and_two_schedulers_send_every_reminder_exactly_once(r
     try:
         assert wait_until(lambda: all(answers(port) for port in ports), 30), "the apps did not start"
         day = a_day_with_both_reminders_ahead(datetime.now(Config().tz))
-        times = slots.times_in_half_day(engine.office_data.current().get(FURONG.id), slots.MORNING)
+        times = slots.times_in_half_day(engine.office_data.current().get(FURONG.id), calendar.MORNING)
         codes = [book_by_chat(ports, f"o-couple-{n}", day, times[n % len(times)], n) for n in range(COUPLES)]
         assert bring_reminders_forward(r, datetime.now(UTC)) == 2 * COUPLES
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 import pytest
 
-from bot.bookings import closures, engine, slots
+from bot.bookings import calendar, closures, engine, slots
 from bot.bookings.slots import BookingRules
 from bot.config import Config, ConfigError
 from knowledge.offices import Office
@@ -40,27 +40,27 @@ def test_an_office_with_its_own_hours_and_slot_length():
 
 
 def test_national_day_is_closed_with_the_holiday_named():
-    assert slots.calendar_reason(date(2026, 10, 1)) == "法定节假日（国庆节）"
+    assert calendar.calendar_reason(date(2026, 10, 1)) == "法定节假日（国庆节）"
     day = slots.availability(FURONG, date(2026, 10, 1), at(date(2026, 9, 28)), RULES)
     assert not day.open and day.reason == "法定节假日（国庆节）" and day.slots == ()
 
 
 def test_an_ordinary_sunday_is_closed_as_a_weekend():
-    assert slots.calendar_reason(date(2026, 3, 8)) == "周末"
+    assert calendar.calendar_reason(date(2026, 3, 8)) == "周末"
 
 
 def test_an_adjusted_working_saturday_is_open():
     saturday = adjusted_saturday_2026()
-    assert slots.calendar_reason(saturday) == ""
+    assert calendar.calendar_reason(saturday) == ""
     day = slots.availability(FURONG, saturday, at(saturday - timedelta(days=2)), RULES)
     assert day.open and len(day.slots) == 11
 
 
 def test_years_the_calendar_does_not_cover_fall_back_to_weekdays_and_say_so_once(caplog):
     with caplog.at_level(logging.WARNING, logger="bot.bookings.slots"):
-        assert slots.calendar_reason(date(2031, 1, 6)) == ""  # a Monday
-        assert slots.calendar_reason(date(2031, 1, 4)) == "周末"  # a Saturday
-        assert slots.calendar_reason(date(2031, 1, 7)) == ""
+        assert calendar.calendar_reason(date(2031, 1, 6)) == ""  # a Monday
+        assert calendar.calendar_reason(date(2031, 1, 4)) == "周末"  # a Saturday
+        assert calendar.calendar_reason(date(2031, 1, 7)) == ""
     assert [r.message for r in caplog.records].count(
         "chinese_calendar has no data for 2031: treating Monday-Friday as working days"
     ) == 1
@@ -89,12 +89,12 @@ def test_remaining_places_are_capacity_minus_taken():
 
 
 def test_peak_dates_are_named_including_qixi_by_the_lunar_calendar():
-    assert slots.peak_name(date(2026, 5, 20)) == "5月20日"
-    assert slots.peak_name(date(2026, 5, 21)) == "5月21日"
-    assert slots.peak_name(date(2026, 2, 14)) == "2月14日情人节"
-    assert slots.qixi(2026) == date(2026, 8, 19)
-    assert slots.peak_name(date(2026, 8, 19)) == "七夕"
-    assert slots.peak_name(date(2026, 8, 18)) == ""
+    assert calendar.peak_name(date(2026, 5, 20)) == "5月20日"
+    assert calendar.peak_name(date(2026, 5, 21)) == "5月21日"
+    assert calendar.peak_name(date(2026, 2, 14)) == "2月14日情人节"
+    assert calendar.qixi(2026) == date(2026, 8, 19)
+    assert calendar.peak_name(date(2026, 8, 19)) == "七夕"
+    assert calendar.peak_name(date(2026, 8, 18)) == ""
 
 
 def test_peak_capacity_from_rules_then_staff_override():

@@ -9,11 +9,11 @@ import unicodedata
 from datetime import date, timedelta
 
 from bot.bookings import idcard
+from bot.bookings.wording import ORDINALS
 from knowledge.normalize import normalize
 
 # Civil Code art. 1047: men may marry from 22, women from 20.
 LEGAL_AGE = {"男": 22, "女": 20}
-ORDINALS = ("第一位", "第二位")
 
 _MIDDLE_DOTS = str.maketrans({"•": "·", "・": "·", "‧": "·", "∙": "·", ".": "·", "．": "·"})
 _CHINESE_NAME = re.compile(r"[\u3400-\u9fff]+(·[\u3400-\u9fff]+)*")

@@ -31,14 +31,21 @@ def peak_key(day: date) -> str:
     return PEAK_KEY % day.isoformat()
 
 
-def reason_in(stored: dict[str, str], office_id: str, day: date) -> str:
-    """The closure reason for `office_id` from a date's stored closures ("" when it is not closed)."""
-    return (
-        stored.get(PROVINCE)
-        or stored.get(office_id)
-        or SEED_CLOSURES.get((day, PROVINCE))
-        or SEED_CLOSURES.get((day, office_id), "")
-    )
+def fields_for(office_id: str) -> list[str]:
+    """The closures that close `office_id`, in the order their reason is told: the province's, then its own."""
+    return [PROVINCE, office_id]
+
+
+def reason_in(stored: dict[str, str], office_id: str, day: date | None) -> str:
+    """The closure reason for `office_id` from a date's stored closures or the seed ("" when it is open).
+
+    The booking scripts check the same fields_for() atomically and hand back what they found here.
+    """
+    for field in fields_for(office_id):
+        found = stored.get(field) or SEED_CLOSURES.get((day, field))
+        if found:
+            return found
+    return ""
 
 
 def reason(office_id: str, day: date) -> str:

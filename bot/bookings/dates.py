@@ -16,11 +16,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from lunar_python import Lunar
-
+from bot.bookings.calendar import AFTERNOON, MORNING, next_qixi
 from knowledge.normalize import normalize
-
-MORNING, AFTERNOON = "上午", "下午"
 
 
 @dataclass(frozen=True)
@@ -73,19 +70,9 @@ def _named_day(words: str, today: date) -> tuple[date | None, str]:
     if match := _FESTIVAL.search(words):
         name = match.group()
         if name.startswith("七夕"):
-            return _next_qixi(today), _blank(words, match)
+            return next_qixi(today), _blank(words, match)
         return _upcoming(today, *_FIXED_FESTIVALS[name]), _blank(words, match)
     return None, words
-
-
-def _next_qixi(today: date) -> date:
-    """The 7th day of the 7th lunar month, this year's if still ahead, else next year's."""
-    for year in (today.year, today.year + 1):
-        solar = Lunar.fromYmd(year, 7, 7).getSolar()
-        day = date(solar.getYear(), solar.getMonth(), solar.getDay())
-        if day >= today:
-            return day
-    raise AssertionError("unreachable: next year's 七夕 is always ahead")
 
 
 # --- days written with numbers: 5月20号, 12.1, 2026-12-01, 20号, 520 -----------------------------

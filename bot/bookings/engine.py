@@ -22,7 +22,7 @@ from functools import cache
 from pathlib import Path
 
 from bot import config, inbox, store
-from bot.bookings import applicants, closures, idcard, slots
+from bot.bookings import applicants, calendar, closures, idcard, slots, wording
 from bot.bookings.slots import BookingRules
 from knowledge import offices as office_data
 from knowledge.offices import Office
@@ -44,13 +44,9 @@ CANCELLED_BY_OFFICE = "cancelled_by_office"
 CHECKED_IN = "checked_in"
 NO_SHOW = "no_show"
 
-STATUS_NAMES = {
-    CONFIRMED: "已预约",
-    CANCELLED: "已取消",
-    CANCELLED_BY_OFFICE: "登记处暂停登记，已取消",
-    CHECKED_IN: "已签到",
-    NO_SHOW: "未到场",
-}
+STATUSES = (CONFIRMED, CANCELLED, CANCELLED_BY_OFFICE, CHECKED_IN, NO_SHOW)
+# Statuses whose couple held their place in the slot (counted in a day's load); cancelled ones gave it back.
+HELD_A_PLACE = (CONFIRMED, CHECKED_IN, NO_SHOW)
 
 # Outcome kinds.
 SLOT_FULL = "slot_full"
@@ -68,12 +64,15 @@ TOO_EARLY = "too_early"
 ALREADY_CHECKED_IN = "already_checked_in"
 WAITING = "waiting"
 ALREADY_WAITING = "already_waiting"
+# Script answers the engine handles itself and never returns.
+DUPLICATE = "duplicate"
+CODE_TAKEN = "code_taken"
+SAME_SLOT = "same_slot"
 
 # Channels; staff booking by phone is not subject to a no-show suspension.
 WECHAT = "wechat"
 WEB = "web"
 PHONE = "phone"
-CHANNELS = (WECHAT, WEB, PHONE)
 
 # A caller's phone number as staff or a web form may type it: digits, spaces, dashes, an optional +.
 PHONE_NUMBER = re.compile(r"\+?[\d\- ]{5,20}")
@@ -100,19 +99,12 @@ KEYS = {
     "peak": closures.PEAK_KEY,
 }
 
-# What the outbound messenger sends; the scripts fill {code}, {office}, {date}, {time}, {reason}.
-NOTICE_TEMPLATES = {
-    "waitlist_promoted": (
-        "您候补的{office}{date} {time}有了空位，已自动为您预约，确认码 {code}。"
-        "请双方携带本人身份证、佩戴口罩，到场不早于预约时间前10分钟。不能前往请回复“取消预约”。"
-    ),
-    "cancelled_by_office": (
-        "抱歉，{office}{date}因{reason}暂停登记，您的预约（确认码 {code}）已取消。{options}回复“预约”即可重新选择时间。"
-    ),
-    "waitlist_closed": (
-        "{office}{date}因{reason}暂停登记，您在这一天的候补已取消。{options}回复“预约”即可重新选择时间。"
-    ),
-}
+OUTCOMES = (
+    SLOT_FULL, ALREADY_BOOKED, INVALID, CLOSED, SUSPENDED, NOT_FOUND, NOT_ACTIVE, TOO_LATE, RESCHEDULED,
+    WRONG_OFFICE, NOT_TODAY, TOO_EARLY, ALREADY_CHECKED_IN, WAITING, ALREADY_WAITING, DUPLICATE, CODE_TAKEN, SAME_SLOT,
+)  # fmt: skip
+# The names the scripts use for them (`O.SLOT_FULL` in Lua): one spelling, Python's.
+LUA_NAMES = {kind.upper(): kind for kind in STATUSES + OUTCOMES}
 
 
 @dataclass(frozen=True)
@@ -259,7 +251,7 @@ def book(
     `idempotency_key` (the API's Idempotency-Key, the chat's MsgId; scope it by channel) makes a
     retried request return the first booking. `registry` supplies same-city alternatives.
     """
-    rules = rules or slots.current_rules()
+    rules = rules or slots.rules()
     refusal = _slot_refusal(office, day, hhmm, now, rules)
     if refusal:
         return refusal
@@ -268,10 +260,10 @@ def book(
         return Outcome(INVALID, message="；".join(errors.values()), fields=errors)
     couple = Couple.of(people)
     start = slots.slot_start(day, hhmm, now)
+    capacity = _capacity(office, day, rules)
     for _ in range(5):
-        code = new_code()
         record = {
-            "code": code,
+            "code": new_code(),
             "channel": channel,
             "openid": openid,
             "phone": phone,
@@ -280,27 +272,28 @@ def book(
         }
         result = _run(
             "book",
-            json.dumps(record, ensure_ascii=False),
-            _ts(now),
-            slots.capacity(office, day, rules),
-            idempotency_key,
-            IDEMPOTENCY_SECONDS,
-            int(channel != PHONE),
+            booking=record,
+            now=_ts(now),
+            capacity=capacity,
+            closure_fields=closures.fields_for(office.id),
+            idempotency_key=idempotency_key,
+            idempotency_seconds=IDEMPOTENCY_SECONDS,
+            check_suspension=channel != PHONE,
         )
-        kind = result[0]
-        if kind == "code_taken":
+        kind = result["kind"]
+        if kind == CODE_TAKEN:
             continue
-        if kind in (CONFIRMED, "duplicate"):
-            booking = _snapshot(result[2])
+        if kind in (CONFIRMED, DUPLICATE):
+            booking = _snapshot(result)
             _follow_with_reminders(booking, now)
             return Outcome(CONFIRMED, booking)
         if kind == SLOT_FULL:
             return Outcome(
                 SLOT_FULL,
-                message=f"{office.name}{_cn(day)} {hhmm}已约满",
+                message=f"{office.name}{wording.date_cn(day)} {hhmm}已约满",
                 alternatives=alternatives(office, day, hhmm, now=now, rules=rules, registry=registry),
             )
-        return _refused(kind, result[1:], now)
+        return _refused(result, office.id, day, now, rules)
     raise RuntimeError("could not find an unused confirmation code")
 
 
@@ -318,17 +311,24 @@ def cancel(
     `openid` set: only that user's booking is found. Citizens cannot cancel within the cutoff; staff can.
     `reason` (staff at the counter, a citizen releasing a booking made with their ID) goes into the history.
     """
-    rules = rules or slots.current_rules()
-    cutoff = -1 if by_staff else rules.cancel_cutoff_minutes * 60
+    rules = rules or slots.rules()
     detail = ("staff" if by_staff else "citizen") + (f": {reason}" if reason else "")
     result = _run(
-        "cancel", _code(code), _ts(now), cutoff, openid, _spares(), NOTICE_TEMPLATES["waitlist_promoted"], detail
+        "cancel",
+        code=_code(code),
+        now=_ts(now),
+        cutoff=_cutoff_seconds(rules, by_staff),
+        openid=openid,
+        spares=_spares(),
+        template=wording.NOTICE_TEMPLATES["waitlist_promoted"],
+        day_names=_day_names(now, rules),
+        detail=detail,
     )
-    if result[0] == CANCELLED:
-        booking = _snapshot(result[2])
-        _follow_with_reminders(booking, now, promoted=result[1])
-        return Outcome(CANCELLED, booking, message="预约已取消", promoted=result[1])
-    return _refused(result[0], result[1:], now, rules)
+    if result["kind"] == CANCELLED:
+        booking = _snapshot(result)
+        _follow_with_reminders(booking, now, promoted=result["promoted"])
+        return Outcome(CANCELLED, booking, message="预约已取消", promoted=result["promoted"])
+    return _refused(result, "", None, now, rules)
 
 
 def reschedule(
@@ -345,74 +345,82 @@ def reschedule(
 ) -> Outcome:
     """Move a booking to another slot, keeping its code. The new place is taken before the old is freed;
     if the new slot is full or closed nothing changes."""
-    rules = rules or slots.current_rules()
+    rules = rules or slots.rules()
     refusal = _slot_refusal(office, day, hhmm, now, rules)
     if refusal:
         return refusal
     result = _run(
         "reschedule",
-        _code(code),
-        _ts(now),
-        -1 if by_staff else rules.cancel_cutoff_minutes * 60,
-        openid,
-        slots.capacity(office, day, rules),
-        json.dumps(_place(office, day, hhmm, slots.slot_start(day, hhmm, now)), ensure_ascii=False),
-        _spares(),
-        NOTICE_TEMPLATES["waitlist_promoted"],
+        code=_code(code),
+        now=_ts(now),
+        cutoff=_cutoff_seconds(rules, by_staff),
+        openid=openid,
+        capacity=_capacity(office, day, rules),
+        closure_fields=closures.fields_for(office.id),
+        place=_place(office, day, hhmm, slots.slot_start(day, hhmm, now)),
+        spares=_spares(),
+        template=wording.NOTICE_TEMPLATES["waitlist_promoted"],
+        day_names=_day_names(now, rules),
     )
-    kind = result[0]
+    kind = result["kind"]
     if kind == RESCHEDULED:
-        booking = _snapshot(result[2])
-        _follow_with_reminders(booking, now, promoted=result[1])
-        return Outcome(RESCHEDULED, booking, message="已改约", promoted=result[1])
-    if kind == "same_slot":
+        booking = _snapshot(result)
+        _follow_with_reminders(booking, now, promoted=result["promoted"])
+        return Outcome(RESCHEDULED, booking, message="已改约", promoted=result["promoted"])
+    if kind == SAME_SLOT:
         return Outcome(INVALID, message="新时段和原来的相同", fields={"time": "新时段和原来的相同"})
     if kind == SLOT_FULL:
         return Outcome(
             SLOT_FULL,
-            message=f"{office.name}{_cn(day)} {hhmm}已约满，原预约保持不变",
+            message=f"{office.name}{wording.date_cn(day)} {hhmm}已约满，原预约保持不变",
             alternatives=alternatives(office, day, hhmm, now=now, rules=rules, registry=registry),
         )
-    return _refused(kind, result[1:], now, rules)
+    return _refused(result, office.id, day, now, rules)
 
 
 def check_in(code: str, office_id: str, *, now: datetime, rules: BookingRules | None = None) -> Outcome:
     """Check the couple in at `office_id` (QR scene or staff entering the code): today's booking only."""
-    rules = rules or slots.current_rules()
+    rules = rules or slots.rules()
     result = _run(
         "checkin",
-        _code(code),
-        office_id,
-        now.date().isoformat(),
-        _ts(now),
-        rules.checkin_opens_minutes * 60,
-        rules.no_show_grace_minutes * 60,
+        code=_code(code),
+        office_id=office_id,
+        today=now.date().isoformat(),
+        now=_ts(now),
+        opens=rules.checkin_opens_minutes * 60,
+        grace=rules.no_show_grace_minutes * 60,
     )
-    kind, rest = result[0], result[1:]
+    kind = result["kind"]
     if kind == CHECKED_IN:
-        return Outcome(CHECKED_IN, _snapshot(rest[1]), message="签到成功，请按工作人员指引办理登记")
+        return Outcome(CHECKED_IN, _snapshot(result), message="签到成功，请按工作人员指引办理登记")
     if kind == ALREADY_CHECKED_IN:
-        return Outcome(kind, _snapshot(rest[1]), message=f"这对新人已于 {_hm(rest[0], now)} 签到")
+        return Outcome(kind, _snapshot(result), message=f"这对新人已于 {_hm(result['at'], now)} 签到")
     if kind == WRONG_OFFICE:
-        return Outcome(kind, message=f"这个预约在{rest[0]}，不是本登记处")
+        return Outcome(kind, message=f"这个预约在{result['office_name']}，不是本登记处")
     if kind == NOT_TODAY:
-        booked = date.fromisoformat(rest[0])
+        booked = date.fromisoformat(result["date"])
         when = "已过期" if booked < now.date() else "还没到"
-        return Outcome(kind, message=f"这个预约是{_cn(booked)}的，{when}，只能在预约当天签到")
+        return Outcome(kind, message=f"这个预约是{wording.date_cn(booked)}的，{when}，只能在预约当天签到")
     if kind == TOO_EARLY:
-        return Outcome(kind, message=f"还没到签到时间，请于 {_hm(rest[0], now)} 以后签到")
+        return Outcome(kind, message=f"还没到签到时间，请于 {_hm(result['at'], now)} 以后签到")
     if kind == TOO_LATE:
-        return Outcome(kind, message=f"已超过预约时段（{_hm(rest[0], now)}）的签到时间，请咨询现场工作人员或重新预约")
-    return _refused(kind, rest, now, rules)
+        return Outcome(
+            kind, message=f"已超过预约时段（{_hm(result['at'], now)}）的签到时间，请咨询现场工作人员或重新预约"
+        )
+    return _refused(result, office_id, None, now, rules)
 
 
-def check_in_by_openid(openid: str, office_id: str, *, now: datetime, rules: BookingRules | None = None) -> Outcome:
-    """A couple scanning the office's QR code: check in their booking for today (or explain their next one)."""
+def check_in_for_openid(openid: str, office_id: str, *, now: datetime, rules: BookingRules | None = None) -> Outcome:
+    """A couple scanning the office's QR code: which of their bookings to check in, and checking it in.
+
+    Today's booking here first, then today's anywhere (so the answer can say "wrong office"), then
+    the next one (so it can say when it is). NOT_FOUND when they have no active booking.
+    """
     mine = active_for_openid(openid)
     if not mine:
         return Outcome(NOT_FOUND, message="您目前没有有效的预约")
-    today = [b for b in mine if b.date == now.date()]
-    return check_in((today or mine)[0].code, office_id, now=now, rules=rules)
+    booking = min(mine, key=lambda b: (b.date != now.date(), b.office_id != office_id, b.starts_at))
+    return check_in(booking.code, office_id, now=now, rules=rules)
 
 
 def close(
@@ -426,15 +434,32 @@ def close(
     """Staff close one office (or, office None, the whole province) on `day`: one atomic script writes
     the closure, cancels every confirmed booking (status cancelled_by_office, kept in history), drops
     the waitlist, and queues a notice with rebooking options. Returns (bookings cancelled, waiting dropped)."""
-    rules = rules or slots.current_rules()
-    options = _rebooking_options(day, now, rules)
-    templates = (
-        NOTICE_TEMPLATES["cancelled_by_office"].replace("{options}", options),
-        NOTICE_TEMPLATES["waitlist_closed"].replace("{options}", options),
+    rules = rules or slots.rules()
+    options = wording.rebooking_options(
+        [d for d in slots.window_days(now, rules) if d > day and not calendar.calendar_reason(d)][:3]
     )
-    office_id = office.id if office else closures.PROVINCE
-    cancelled, dropped = _run("close", day.isoformat(), office_id, reason, _ts(now), *templates)
-    log.info("closed %s on %s (%s): %s cancelled, %s waiting dropped", office_id, day, reason, cancelled, dropped)
+    templates = {
+        which: wording.NOTICE_TEMPLATES[kind].replace("{reason}", reason).replace("{options}", options)
+        for which, kind in (("booking", "cancelled_by_office"), ("waitlist", "waitlist_closed"))
+    }
+    iso = day.isoformat()
+    if office:  # its bookings and its waitlist
+        field, listing, waitlists = office.id, _key("office_day", office.id, iso), {"offices": [office.id]}
+    else:  # every booking that day and every office's waitlist
+        field, listing, waitlists = closures.PROVINCE, _key("day", iso), {}
+    result = _run(
+        "close",
+        date=iso,
+        field=field,
+        reason=reason,
+        now=_ts(now),
+        listing=listing,
+        templates=templates,
+        day_names={iso: wording.date_cn(day)},
+        **waitlists,
+    )
+    cancelled, dropped = result["cancelled"], result["dropped"]
+    log.info("closed %s on %s (%s): %s cancelled, %s waiting dropped", field, day, reason, cancelled, dropped)
     return int(cancelled), int(dropped)
 
 
@@ -451,7 +476,7 @@ def join_waitlist(
     rules: BookingRules | None = None,
 ) -> Outcome:
     """Queue a couple for any slot (or the 上午/下午 `half`) of `office` on `day`; a freed place books them."""
-    rules = rules or slots.current_rules()
+    rules = rules or slots.rules()
     refusal = _day_refusal(office, day, now, rules)
     if refusal:
         return refusal
@@ -470,36 +495,36 @@ def join_waitlist(
     end_of_day = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=now.tzinfo)
     result = _run(
         "waitlist",
-        office.id,
-        day.isoformat(),
-        json.dumps(entry, ensure_ascii=False),
-        int((end_of_day - now).total_seconds()),
-        int(channel != PHONE),
-        _ts(now),
+        office_id=office.id,
+        date=day.isoformat(),
+        entry=json.dumps(entry, ensure_ascii=False),
+        keep=int((end_of_day - now).total_seconds()),
+        closure_fields=closures.fields_for(office.id),
+        check_suspension=channel != PHONE,
+        now=_ts(now),
     )
-    kind, rest = result[0], result[1:]
+    kind = result["kind"]
     if kind == WAITING:
-        message = f"已加入候补，您排第{rest[0]}位；有空位会自动为您预约并通知您"
-        return Outcome(WAITING, message=message, position=int(rest[0]))
+        message = f"已加入候补，您排第{result['position']}位；有空位会自动为您预约并通知您"
+        return Outcome(WAITING, message=message, position=int(result["position"]))
     if kind == ALREADY_WAITING:
-        return Outcome(kind, message=f"您已在这一天的候补中，排第{rest[0]}位", position=int(rest[0]))
-    return _refused(kind, rest, now, rules)
+        position = int(result["position"])
+        return Outcome(kind, message=f"您已在这一天的候补中，排第{position}位", position=position)
+    return _refused(result, office.id, day, now, rules)
 
 
 def mark_no_shows(now: datetime, rules: BookingRules | None = None) -> tuple[int, int]:
     """Confirmed bookings whose slot start + grace has passed become no-shows; a person reaching the
     limit within the lookback is suspended from chat and web booking. Returns (marked, suspensions)."""
-    rules = rules or slots.current_rules()
-    marked, suspended = _run(
+    rules = rules or slots.rules()
+    result = _run(
         "no_shows",
-        _ts(now),
-        rules.no_show_grace_minutes * 60,
-        rules.no_show_limit,
-        rules.no_show_lookback_days * 86400,
-        rules.suspension_days * 86400,
-        BATCH,
+        now=_ts(now),
+        grace=rules.no_show_grace_minutes * 60,
+        limits=_no_show_limits(rules),
+        batch=BATCH,
     )
-    return int(marked), int(suspended)
+    return int(result["marked"]), int(result["suspended"])
 
 
 def mark_no_show(code: str, *, now: datetime, by_staff: bool = True, rules: BookingRules | None = None) -> Outcome:
@@ -508,32 +533,30 @@ def mark_no_show(code: str, *, now: datetime, by_staff: bool = True, rules: Book
     Staff at the desk may mark it as soon as the slot has started; otherwise (by_staff False) only
     once the check-in grace has passed, as the scheduler would.
     """
-    rules = rules or slots.current_rules()
+    rules = rules or slots.rules()
     result = _run(
         "no_show",
-        _code(code),
-        _ts(now),
-        0 if by_staff else rules.no_show_grace_minutes * 60,
-        "staff" if by_staff else "",
-        rules.no_show_limit,
-        rules.no_show_lookback_days * 86400,
-        rules.suspension_days * 86400,
+        code=_code(code),
+        now=_ts(now),
+        after=0 if by_staff else rules.no_show_grace_minutes * 60,
+        detail="staff" if by_staff else "",
+        limits=_no_show_limits(rules),
     )
-    kind, rest = result[0], result[1:]
+    kind = result["kind"]
     if kind == NO_SHOW:
-        suspended = int(rest[0])
+        suspended = int(result["suspended"])
         note = f"，{suspended}位申请人因多次未到场暂停微信和网上预约{rules.suspension_days}天" if suspended else ""
-        return Outcome(NO_SHOW, _snapshot(rest[1]), message=f"已记为未到场{note}")
+        return Outcome(NO_SHOW, _snapshot(result), message=f"已记为未到场{note}")
     if kind == TOO_EARLY:
-        return Outcome(kind, message=f"预约时段还没开始，{_hm(rest[0], now)} 以后才能记为未到场")
-    return _refused(kind, rest, now, rules)
+        return Outcome(kind, message=f"预约时段还没开始，{_hm(result['at'], now)} 以后才能记为未到场")
+    return _refused(result, "", None, now, rules)
 
 
 def anonymise_expired(now: datetime, rules: BookingRules | None = None) -> int:
     """Remove names, masked numbers, hashes and phone from bookings older than the retention period."""
-    rules = rules or slots.current_rules()
+    rules = rules or slots.rules()
     before = now - timedelta(days=rules.pii_retention_days)
-    return int(_run("anonymise", _ts(before), BATCH, _ts(now)))
+    return int(_run("anonymise", before=_ts(before), batch=BATCH, now=_ts(now))["done"])
 
 
 def get(code: str) -> Booking | None:
@@ -582,12 +605,6 @@ def is_phone_number(text: str) -> bool:
     return bool(PHONE_NUMBER.fullmatch(text))
 
 
-def suspended_until(id_number: str, now: datetime) -> datetime | None:
-    raw = store.client().get(_key("suspended", idcard.keyed_hash(id_number, pii_key())))
-    until = datetime.fromtimestamp(float(raw), now.tzinfo) if raw else None
-    return until if until and until > now else None
-
-
 def availability(office: Office, day: date, *, now: datetime, rules: BookingRules | None = None):
     return availability_for([(office, day)], now=now, rules=rules)[0]
 
@@ -596,7 +613,7 @@ def availability_for(
     pairs: Sequence[tuple[Office, date]], *, now: datetime, rules: BookingRules | None = None
 ) -> list[slots.DayAvailability]:
     """Availability of many (office, day) pairs in one round trip: closures, peaks and counts together."""
-    rules = rules or slots.current_rules()
+    rules = rules or slots.rules()
     pipe = store.client().pipeline(transaction=False)
     for office, day in pairs:
         pipe.hgetall(closures.closure_key(day))
@@ -636,7 +653,7 @@ def alternatives(
     fortnight), so the common answer costs one small round trip; any slot that day is nearer than
     any slot on another day, so widening afterwards keeps the order.
     """
-    rules = rules or slots.current_rules()
+    rules = rules or slots.rules()
     registry = registry or office_data.current()
     wanted = slots.slot_start(day, hhmm, now)
     neighbours = [o for o in registry.in_city(office.city) if o.id != office.id]
@@ -664,11 +681,6 @@ def alternatives(
     return tuple(found)
 
 
-def pending_notices(limit: int = 100) -> list[dict]:
-    """The oldest queued notices, without removing them (the outbound messenger pops them)."""
-    return [json.loads(raw) for raw in store.client().lrange(KEYS["notices"], 0, limit - 1)]
-
-
 # -- internals --------------------------------------------------------------------------------
 
 
@@ -682,42 +694,76 @@ def _slot_refusal(office: Office, day: date, hhmm: str, now: datetime, rules: Bo
 
 def _day_refusal(office: Office, day: date, now: datetime, rules: BookingRules) -> Outcome | None:
     """Calendar, window and seed closures; staff closures are checked inside the scripts."""
-    reason = slots.window_reason(day, now, rules) or slots.calendar_reason(day)
+    reason = slots.window_reason(day, now, rules) or calendar.calendar_reason(day)
     if reason:
-        return Outcome(INVALID, message=f"{_cn(day)}不能预约：{reason}", fields={"date": reason})
-    closure = closures.reason_in({}, office.id, day)
-    if closure:
-        return _refused(CLOSED, [closure], now, rules)
-    return None
+        return Outcome(INVALID, message=f"{wording.date_cn(day)}不能预约：{reason}", fields={"date": reason})
+    return _closed(closures.reason_in({}, office.id, day))
 
 
-def _refused(kind: str, rest: list, now: datetime, rules: BookingRules | None = None) -> Outcome:
+def _closed(reason: str) -> Outcome | None:
+    if not reason:
+        return None
+    message = wording.closed(reason)
+    return Outcome(CLOSED, message=message, fields={"date": message})
+
+
+def _refused(result: dict, office_id: str, day: date | None, now: datetime, rules: BookingRules) -> Outcome:
     """Outcomes the scripts share: closed, suspended, already booked, not found, not active, too late."""
+    kind = result["kind"]
     if kind == CLOSED:
-        reason = f"该日已暂停登记：{rest[0]}"
-        return Outcome(CLOSED, message=reason, fields={"date": reason})
+        return _closed(closures.reason_in(result["closures"], office_id, day))
     if kind == SUSPENDED:
-        until = datetime.fromtimestamp(float(rest[1]), now.tzinfo)
-        who = applicants.ORDINALS[int(rest[0]) - 1]
-        limit = (rules or slots.current_rules()).no_show_limit
+        until = datetime.fromtimestamp(float(result["until_ts"]), now.tzinfo)
+        who = wording.ORDINALS[int(result["who"]) - 1]
         return Outcome(
             SUSPENDED,
-            message=f"{who}申请人近期有{limit}次预约未到场，{_cn(until.date())}前暂不能在微信或网上预约，可致电登记处预约",
+            message=(
+                f"{who}申请人近期有{rules.no_show_limit}次预约未到场，{wording.date_cn(until.date())}前"
+                "暂不能在微信或网上预约，可致电登记处预约"
+            ),
             until=until,
         )
     if kind == ALREADY_BOOKED:
         # The message does not say where: whoever typed the number may not be its owner.
-        who = applicants.ORDINALS[int(rest[0]) - 1]
+        who = wording.ORDINALS[int(result["who"]) - 1]
         message = f"{who}申请人已有一个有效预约，每人同时只能有一个预约；如需更改请先取消或改约"
-        return Outcome(ALREADY_BOOKED, get(rest[1]), message=message)
+        return Outcome(ALREADY_BOOKED, get(result["code"]), message=message)
     if kind == NOT_FOUND:
         return Outcome(NOT_FOUND, message="没有找到这个预约，请核对确认码")
     if kind == NOT_ACTIVE:
-        return Outcome(NOT_ACTIVE, message=f"这个预约的状态是“{STATUS_NAMES.get(rest[0], rest[0])}”，不能再更改")
+        status = result["status"]
+        return Outcome(NOT_ACTIVE, message=f"这个预约的状态是“{wording.STATUS_NAMES.get(status, status)}”，不能再更改")
     if kind == TOO_LATE:
-        cutoff = (rules or slots.current_rules()).cancel_cutoff_minutes
-        return Outcome(TOO_LATE, message=f"预约开始前{_minutes_cn(cutoff)}内不能在线取消或改约，请直接联系登记处")
+        cutoff = wording.minutes_cn(rules.cancel_cutoff_minutes)
+        return Outcome(TOO_LATE, message=f"预约开始前{cutoff}内不能在线取消或改约，请直接联系登记处")
     raise ValueError(f"unexpected script result {kind!r}")
+
+
+def _capacity(office: Office, day: date, rules: BookingRules) -> int:
+    """The slot capacity the script enforces. Staff's peak override is read here (slots.capacity
+    decides the precedence), so a change to it reaches bookings made after the change."""
+    staff_peak = closures.peak(day)
+    return slots.capacity(office, day, rules, staff_peak[0] if staff_peak else None)
+
+
+def _cutoff_seconds(rules: BookingRules, by_staff: bool) -> int:
+    return -1 if by_staff else rules.cancel_cutoff_minutes * 60
+
+
+def _no_show_limits(rules: BookingRules) -> dict:
+    lookback = rules.no_show_lookback_days * 86400
+    return {
+        "count": rules.no_show_limit,
+        "lookback": lookback,
+        "keep": lookback,
+        "suspension": rules.suspension_days * 86400,
+    }
+
+
+def _day_names(now: datetime, rules: BookingRules) -> dict[str, str]:
+    """Every date a confirmed booking or a waitlist can have, in words, for the notices the scripts write."""
+    days = (now.date() + timedelta(days=n) for n in range(-1, rules.window_days + 1))
+    return {d.isoformat(): wording.date_cn(d) for d in days}
 
 
 def _place(office: Office, day: date, hhmm: str, start: datetime) -> dict:
@@ -729,11 +775,6 @@ def _place(office: Office, day: date, hhmm: str, start: datetime) -> dict:
         "time": hhmm,
         "starts_at": _ts(start),
     }
-
-
-def _rebooking_options(day: date, now: datetime, rules: BookingRules) -> str:
-    later = [d for d in slots.window_days(now, rules) if d > day and not slots.calendar_reason(d)][:3]
-    return f"近期可预约的日期有{'、'.join(_cn(d) for d in later)}。" if later else ""
 
 
 def _follow_with_reminders(booking: Booking, now: datetime, promoted: str = "") -> None:
@@ -749,10 +790,9 @@ def _follow_with_reminders(booking: Booking, now: datetime, promoted: str = "") 
         reminders.plan(get(promoted), now)
 
 
-def _snapshot(answer: list) -> Booking:
-    """A booking from a script's snapshot: [flat hash, history]."""
-    flat, history = answer
-    return _booking(dict(zip(flat[::2], flat[1::2], strict=True)), history)
+def _snapshot(result: dict) -> Booking:
+    """The booking a script's answer carries (its `booking` hash and `history`)."""
+    return _booking(result["booking"], result["history"])
 
 
 def _booking(raw: dict, history: list[str]) -> Booking:
@@ -777,17 +817,25 @@ def _booking(raw: dict, history: list[str]) -> Booking:
     )
 
 
-def _run(name: str, *args):
-    return store.run_script(_sources()[name], (), args)
+def _run(name: str, **args) -> dict:
+    """Run the booking script `name` with named arguments (its `A` table); its answer, decoded by name."""
+    answer = store.run_script(_sources()[name], (), (json.dumps(args, ensure_ascii=False),))
+    return json.loads(answer)
 
 
 @cache
 def _sources() -> dict[str, str]:
-    """Each script's text: the common prelude plus its own body."""
+    """Each script's text: the data it shares with Python, the common prelude, then its own body."""
     folder = Path(__file__).with_name("lua")
-    table = ", ".join(f"{name} = '{template}'" for name, template in KEYS.items())
-    constants = f"local K = {{{table}}}\nlocal INBOX_KEEP_SECONDS = {inbox.KEEP_SECONDS}\n"
-    prelude = constants + (folder / "common.lua").read_text(encoding="utf-8")
+    data = "\n".join(
+        [
+            f"local K = {_lua_table(KEYS)}",
+            f"local O = {_lua_table(LUA_NAMES)}",
+            f"local INBOX_KEEP_SECONDS = {inbox.KEEP_SECONDS}",
+            "local A = cjson.decode(ARGV[1])",
+        ]
+    )
+    prelude = data + "\n" + (folder / "common.lua").read_text(encoding="utf-8")
     return {
         path.stem: prelude + "\n" + path.read_text(encoding="utf-8")
         for path in folder.glob("*.lua")
@@ -795,12 +843,16 @@ def _sources() -> dict[str, str]:
     }
 
 
+def _lua_table(names: dict[str, str]) -> str:
+    return "{" + ", ".join(f"{name} = {json.dumps(value)}" for name, value in names.items()) + "}"
+
+
 def _key(name: str, *parts: str) -> str:
     return KEYS[name] % parts
 
 
-def _spares() -> str:
-    return json.dumps([new_code() for _ in range(SPARE_CODES)])
+def _spares() -> list[str]:
+    return [new_code() for _ in range(SPARE_CODES)]
 
 
 def _code(code: str) -> str:
@@ -811,16 +863,8 @@ def _ts(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
-def _cn(day: date) -> str:
-    return f"{day.month}月{day.day}日"
-
-
 def _hm(timestamp, now: datetime) -> str:
-    return datetime.fromtimestamp(float(timestamp), now.tzinfo).strftime("%H:%M")
-
-
-def _minutes_cn(minutes: int) -> str:
-    return f"{minutes // 60}小时" if minutes % 60 == 0 else f"{minutes}分钟"
+    return wording.clock_cn(datetime.fromtimestamp(float(timestamp), now.tzinfo))
 
 
 def active_for_id(id_number: str) -> Booking | None:

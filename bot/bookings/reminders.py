@@ -10,10 +10,10 @@ booking is still confirmed for that same slot, so no stale reminder goes out.
 from datetime import datetime, timedelta
 
 from bot import queue, store
+from bot.bookings import wording
 
 REMINDER = "reminder"
 LEADS = {"24h": timedelta(hours=24), "2h": timedelta(hours=2)}
-LEAD_WORDS = {"24h": "明天", "2h": "今天"}
 
 
 def plan(booking, now: datetime) -> None:
@@ -34,11 +34,4 @@ def plan(booking, now: datetime) -> None:
 
 def text(booking, lead: str) -> str:
     """The reminder `lead` ("24h" or "2h") before `booking`."""
-    return (
-        f"【婚姻登记预约提醒】您预约的{booking.office_name}婚姻登记时间为{LEAD_WORDS[lead]} {when(booking)}，"
-        f"确认码 {booking.code}。请双方携带本人身份证、佩戴口罩按时到场；不能前往请回复“取消预约”。"
-    )
-
-
-def when(booking) -> str:
-    return f"{booking.date.month}月{booking.date.day}日 {booking.time}"
+    return wording.reminder(booking.office_name, lead, booking.date, booking.time, booking.code)

@@ -1,38 +1,26 @@
 """The booking rules: which days and times can be booked, with what capacity, and why not.
 
-This is the one place those rules live. Apart from current_rules() (the configured rules,
-read once per process), everything here is a pure function of its arguments (the office, the
-day, `now`, the rules and what staff stored), so the chat, the API and the engine agree, and
-tests can pass any `now`. The engine (bot/bookings/engine.py) adds the counts
-from Redis; staff closures and peak overrides are read through bot/closures.py.
+This is the one place those rules live. `rules()` is the one door to the settings: the
+configured values (read once per process) with staff's run-time switch applied. Everything
+else here is a pure function of its arguments (the office, the day, `now`, the rules and what
+staff stored), so the chat, the API and the engine agree, and tests can pass any `now`. The
+calendar itself (holidays, 调休, peaks, 上午/下午) is bot/bookings/calendar.py; the engine adds
+the counts from Redis; staff closures and peak overrides are read through bot/bookings/closures.py.
 """
 
-import logging
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time, timedelta
 from functools import cache
 
-import chinese_calendar
-from lunar_python import Lunar
-
-from bot import config
+from bot import config, store
+from bot.bookings import wording
+from bot.bookings.calendar import AFTERNOON, MORNING, calendar_reason, half_day, peak_name
 from bot.config import BOOKING_VARIABLES, Config, ConfigError
 from knowledge.offices import Office
 
-log = logging.getLogger(__name__)
-
-MORNING = "上午"
-AFTERNOON = "下午"
-NOON = time(12, 0)
-
-CEREMONIES_SUSPENDED = "疫情防控期间，结婚颁证仪式暂停举办；婚姻登记照常办理，须提前预约、错峰到场。"
-
-# Fixed-date peaks (month, day) and their names; 七夕 moves with the lunar calendar.
-_SOLAR_PEAKS = {(2, 14): "2月14日情人节", (5, 20): "5月20日", (5, 21): "5月21日"}
-_QIXI = "七夕"
-
-_HOLIDAY_NAMES = {h.value: h.chinese for h in chinese_calendar.Holiday}
-_fallback_years_logged: set[int] = set()
+# Staff's epidemic-mode switch, kept in Redis so every app and scheduler process sees it at once.
+# EPIDEMIC_MODE gives the default; once staff flip it, their choice holds until they flip it back.
+EPIDEMIC_MODE_KEY = "settings:epidemic_mode"
 
 
 @dataclass(frozen=True)
@@ -82,9 +70,21 @@ class BookingRules:
 
 
 @cache
-def current_rules() -> BookingRules:
-    """This process's booking rules, read once from its configuration. The chat, the API and the pages all ask here."""
+def configured_rules() -> BookingRules:
+    """This process's configured booking rules, read and validated once (start-up calls this)."""
     return BookingRules.from_config(config.current())
+
+
+def rules() -> BookingRules:
+    """The booking rules in force: the configured ones with staff's run-time switch applied (one Redis read).
+    The chat, the API, the pages, the engine and the scheduler all ask here."""
+    configured = configured_rules()
+    stored = store.client().get(EPIDEMIC_MODE_KEY)
+    return configured if stored is None else replace(configured, epidemic_mode=stored == "1")
+
+
+def set_epidemic_mode(on: bool) -> None:
+    store.client().set(EPIDEMIC_MODE_KEY, "1" if on else "0")
 
 
 @dataclass(frozen=True)
@@ -111,22 +111,6 @@ class DayAvailability:
         return sum(s.remaining for s in self.slots)
 
 
-def calendar_reason(day: date) -> str:
-    """Why the statutory calendar closes `day` ("" when it is a working day, 调休 Saturdays included)."""
-    try:
-        on_holiday, name = chinese_calendar.get_holiday_detail(day)
-    except NotImplementedError:
-        if day.year not in _fallback_years_logged:
-            _fallback_years_logged.add(day.year)
-            log.warning("chinese_calendar has no data for %s: treating Monday-Friday as working days", day.year)
-        return "周末" if day.weekday() >= 5 else ""
-    if not on_holiday:
-        return ""
-    if name:
-        return f"法定节假日（{_HOLIDAY_NAMES.get(name, name)}）"
-    return "周末"
-
-
 def first_bookable_day(now: datetime, rules: BookingRules) -> date:
     return now.date() + timedelta(days=rules.window_first_day)
 
@@ -148,7 +132,7 @@ def window_reason(day: date, now: datetime, rules: BookingRules) -> str:
     if first <= day <= last:
         return ""
     earliest = "今天" if rules.window_first_day == 0 else "明天" if rules.window_first_day == 1 else first.isoformat()
-    span = f"{first.month}月{first.day}日至{last.month}月{last.day}日"
+    span = f"{wording.date_cn(first)}至{wording.date_cn(last)}"
     return f"只能预约{earliest}起、{rules.window_days}天以内的日期（{span}）"
 
 
@@ -164,10 +148,6 @@ def slot_times(office: Office) -> tuple[str, ...]:
             times.append(at.strftime("%H:%M"))
             at += step
     return tuple(times)
-
-
-def half_day(hhmm: str) -> str:
-    return MORNING if time.fromisoformat(hhmm) < NOON else AFTERNOON
 
 
 def times_in_half_day(office: Office, half: str) -> tuple[str, ...]:
@@ -187,24 +167,6 @@ def slot_reason(office: Office, day: date, hhmm: str, now: datetime, rules: Book
     if slot_start(day, hhmm, now) - now < timedelta(minutes=rules.min_notice_minutes):
         return f"这个时段需至少提前{rules.min_notice_minutes}分钟预约"
     return ""
-
-
-def peak_name(day: date, staff_peak_label: str = "") -> str:
-    """The name of the peak `day` is ("" for an ordinary day). Staff-added peaks carry their own label."""
-    if staff_peak_label:
-        return staff_peak_label
-    if (day.month, day.day) in _SOLAR_PEAKS:
-        return _SOLAR_PEAKS[(day.month, day.day)]
-    if qixi(day.year) == day:
-        return _QIXI
-    return ""
-
-
-@cache
-def qixi(year: int) -> date:
-    """七夕: the 7th day of the 7th lunar month, as a solar date."""
-    solar = Lunar.fromYmd(year, 7, 7).getSolar()
-    return date(solar.getYear(), solar.getMonth(), solar.getDay())
 
 
 def capacity(office: Office, day: date, rules: BookingRules, staff_peak_capacity: int | None = None) -> int:
@@ -232,7 +194,7 @@ def availability(
     (capacity, label), `taken` the booked count per slot time; the engine reads all three.
     """
     label = peak_name(day, peak[1] if peak else "")
-    reason = window_reason(day, now, rules) or calendar_reason(day) or (f"该日已暂停登记：{closure}" if closure else "")
+    reason = window_reason(day, now, rules) or calendar_reason(day) or (wording.closed(closure) if closure else "")
     if reason:
         return DayAvailability(office.id, day, False, reason, label)
     per_slot = capacity(office, day, rules, peak[0] if peak else None)
@@ -255,4 +217,4 @@ def quieter_days(day: date, now: datetime, rules: BookingRules, count: int = 2) 
 
 def ceremony_notice(rules: BookingRules) -> str:
     """What to tell a couple who ask about the certificate ceremony ("" when ceremonies are held)."""
-    return CEREMONIES_SUSPENDED if rules.epidemic_mode else ""
+    return wording.CEREMONIES_SUSPENDED if rules.epidemic_mode else ""

@@ -18,8 +18,6 @@ FIELDS = {"booked": "预约", "checked_in": "签到", "no_show": "未到场", "c
 # Well after every office's last slot plus the no-show grace, so the day's figures are final.
 DAILY_AT = time(20, 0)
 
-# Statuses that held a place in the slot; the cancelled ones gave theirs back.
-_HELD = (engine.CONFIRMED, engine.CHECKED_IN, engine.NO_SHOW)
 _CANCELLED = (engine.CANCELLED, engine.CANCELLED_BY_OFFICE)
 
 
@@ -28,12 +26,12 @@ def compute(day: date) -> dict[str, dict[str, int]]:
     counts: dict[str, Counter] = {}
     for office_id, status in engine.statuses_on(day):
         mine = counts.setdefault(office_id, Counter())
-        mine["booked"] += status in _HELD
+        mine["booked"] += status in engine.HELD_A_PLACE
         mine["checked_in"] += status == engine.CHECKED_IN
         mine["no_show"] += status == engine.NO_SHOW
         mine["cancelled"] += status in _CANCELLED
     for office_id, status in engine.statuses_on(day + timedelta(days=1)):
-        counts.setdefault(office_id, Counter())["tomorrow"] += status in _HELD
+        counts.setdefault(office_id, Counter())["tomorrow"] += status in engine.HELD_A_PLACE
     return {office_id: {name: mine[name] for name in FIELDS} for office_id, mine in counts.items()}
 
 

@@ -1,20 +1,21 @@
--- ARGV: booking JSON, now, computed capacity, idempotency key ('' for none), its TTL, check suspension (1/0)
-local b = cjson.decode(ARGV[1])
-local now, computed, idem, idem_ttl, check_suspension = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6] == '1'
+-- A: booking (the record to store), now, capacity (of the slot, decided in Python), closure_fields,
+--    idempotency_key ('' for none), idempotency_seconds, check_suspension
+local b = A.booking
+local now = A.now
 
-if idem ~= '' then
-  local first = redis.call('GET', key('idem', idem))
-  if first then return {'duplicate', first, snapshot(first)} end
+if A.idempotency_key ~= '' then
+  local first = redis.call('GET', key('idem', A.idempotency_key))
+  if first then return answer(O.DUPLICATE, snapshot(first)) end
 end
-local closed = closure_reason(b.office_id, b.date)
-if closed then return {'closed', closed} end
-local refusal = person_refusal(b.hash1, b.hash2, check_suspension, now)
+local closed = closures(b.date, A.closure_fields)
+if closed then return answer(O.CLOSED, {closures = closed}) end
+local refusal = person_refusal(b.hash1, b.hash2, A.check_suspension, now)
 if refusal then return refusal end
-if taken(b.office_id, b.date, b.time) >= capacity(b.date, computed) then return {'slot_full'} end
-if redis.call('EXISTS', key('booking', b.code)) == 1 then return {'code_taken'} end
+if taken(b.office_id, b.date, b.time) >= A.capacity then return answer(O.SLOT_FULL) end
+if redis.call('EXISTS', key('booking', b.code)) == 1 then return answer(O.CODE_TAKEN) end
 
-b.status = 'confirmed'
+b.status = O.CONFIRMED
 b.created_at = now
 create(b, now, 'created', b.channel)
-if idem ~= '' then redis.call('SET', key('idem', idem), b.code, 'EX', idem_ttl) end
-return {'confirmed', b.code, snapshot(b.code)}
+if A.idempotency_key ~= '' then redis.call('SET', key('idem', A.idempotency_key), b.code, 'EX', A.idempotency_seconds) end
+return answer(O.CONFIRMED, snapshot(b.code))

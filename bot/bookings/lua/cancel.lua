@@ -1,13 +1,13 @@
--- ARGV: code, now, cutoff seconds (-1: no cutoff, staff), openid that must own it ('' any), spare codes JSON,
---       waitlist notice template, detail
-local code, now, cutoff, openid = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
-local b = load(code)
-if not b or (openid ~= '' and b.openid ~= openid) then return {'not_found'} end
-if b.status ~= 'confirmed' then return {'not_active', b.status} end
-if cutoff >= 0 and tonumber(b.starts_at) - now < cutoff then return {'too_late', b.starts_at} end
+-- A: code, now, cutoff (seconds before the slot; -1: none, staff), openid (that must own it; '' any),
+--    spares (fresh codes for a waiting couple), template (the waitlist notice), day_names, detail
+local b = load(A.code)
+if not b or (A.openid ~= '' and b.openid ~= A.openid) then return answer(O.NOT_FOUND) end
+if b.status ~= O.CONFIRMED then return answer(O.NOT_ACTIVE, {status = b.status}) end
+if A.cutoff >= 0 and tonumber(b.starts_at) - A.now < A.cutoff then return answer(O.TOO_LATE) end
 
 release(b)
-redis.call('HSET', key('booking', code), 'status', 'cancelled', 'cancelled_at', now)
-log_event(code, now, 'cancelled', ARGV[7])
-local promoted = promote(b, cjson.decode(ARGV[5]), ARGV[6], now)
-return {'cancelled', promoted, snapshot(code)}
+redis.call('HSET', key('booking', A.code), 'status', O.CANCELLED, 'cancelled_at', A.now)
+log_event(A.code, A.now, O.CANCELLED, A.detail)
+local result = snapshot(A.code)
+result.promoted = promote(b, A.spares, A.template, A.now)
+return answer(O.CANCELLED, result)

@@ -1,8 +1,18 @@
--- Shared by every booking script. bot/bookings.py prepends `local K = {...}` (the key templates)
--- so Python and Lua read one key layout. Times are Unix seconds; dates are ISO strings.
+-- Shared by every booking script. bot/bookings/engine.py prepends the data the scripts use, so
+-- Python and Lua share one copy of each: `K` (the key templates), `O` (outcome and status names),
+-- INBOX_KEEP_SECONDS, and `A`, the script's named arguments (ARGV[1], one JSON object).
+-- Every script answers with answer(kind, fields), one JSON object the engine decodes by name.
+-- Rules (capacity, which closures apply, wording, dates in words) are decided in Python and
+-- arrive in `A`; the scripts only check and write them atomically. Times are Unix seconds.
 
 local function key(name, ...)
   return string.format(K[name], ...)
+end
+
+local function answer(kind, fields)
+  local result = fields or {}
+  result.kind = kind
+  return cjson.encode(result)
 end
 
 local function load(code)
@@ -13,24 +23,20 @@ local function load(code)
   return b
 end
 
--- The booking as it now stands, returned with a script's answer so the caller needs no second trip.
+-- The booking as it now stands, sent with a script's answer so the caller needs no second trip.
 local function snapshot(code)
-  return {redis.call('HGETALL', key('booking', code)), redis.call('LRANGE', key('history', code), 0, -1)}
+  return {booking = load(code), history = redis.call('LRANGE', key('history', code), 0, -1)}
 end
 
 local function log_event(code, now, event, detail)
   redis.call('RPUSH', key('history', code), cjson.encode({at = tonumber(now), event = event, detail = detail or ''}))
 end
 
-local function cn_date(iso)
-  local _, m, d = string.match(iso, '(%d+)-(%d+)-(%d+)')
-  return tonumber(m) .. '月' .. tonumber(d) .. '日'
-end
-
--- The one producer of notices; bot/outbound.py's consumer sends `text` to `openid` once per `key`.
-local function queue_notice(kind, b, template, extra)
-  local values = {code = b.code, office = b.office_name, date = cn_date(b.date), time = b.time or ''}
-  for k, v in pairs(extra or {}) do values[k] = v end
+-- The one producer of notices; bot/wechat/outbound.py's consumer sends `text` to `openid` once per `key`.
+-- `template` comes from Python with everything but the booking's own {code}, {office}, {time} and
+-- {date} filled; A.day_names gives each date in words.
+local function queue_notice(kind, b, template)
+  local values = {code = b.code, office = b.office_name, date = A.day_names[b.date], time = b.time or ''}
   local text = string.gsub(template, '{(%w+)}', function(name) return values[name] or '' end)
   local id = b.code or (string.sub(b.hash1, 1, 16) .. ':' .. b.date)  -- a waiting couple has no code yet
   redis.call('RPUSH', K.notices, cjson.encode({
@@ -43,14 +49,15 @@ local function queue_notice(kind, b, template, extra)
   end
 end
 
-local function closure_reason(office_id, date)
-  local ck = key('closures', date)
-  return redis.call('HGET', ck, '*') or redis.call('HGET', ck, office_id)
-end
-
--- Same precedence as slots.capacity: a staff peak override wins over the capacity Python computed.
-local function capacity(date, computed)
-  return tonumber(redis.call('HGET', key('peak', date), 'capacity') or computed)
+-- The staff closures among `fields` (which ones apply is closures.fields_for, in Python) stored for
+-- `date`, as field → reason; nil when none is set.
+local function closures(date, fields)
+  local found, any = {}, false
+  local stored = redis.call('HMGET', key('closures', date), unpack(fields))
+  for i, field in ipairs(fields) do
+    if stored[i] then found[field], any = stored[i], true end
+  end
+  return any and found or nil
 end
 
 local function taken(office_id, date, time)
@@ -68,7 +75,7 @@ end
 -- The booking stops holding a place (checked in, no-show, cancelled); its day listing stays.
 local function retire(b)
   redis.call('ZREM', K.upcoming, b.code)
-  if b.openid ~= '' then redis.call('SREM', key('openid', b.openid), b.code) end
+  if b.openid and b.openid ~= '' then redis.call('SREM', key('openid', b.openid), b.code) end
   for _, h in ipairs({b.hash1, b.hash2}) do
     if h and h ~= '' and redis.call('GET', key('active', h)) == b.code then redis.call('DEL', key('active', h)) end
   end
@@ -97,21 +104,22 @@ local function create(b, now, event, detail)
   log_event(b.code, now, event, detail)
 end
 
--- The booking becomes a no-show; an applicant with `limit` no-shows within `lookback` seconds is suspended
--- from chat and web booking for `suspension` seconds. Returns how many applicants this suspended.
-local function record_no_show(b, now, detail, limit, lookback, suspension)
+-- The booking becomes a no-show; an applicant with `limits.count` no-shows within `limits.lookback`
+-- seconds is suspended from chat and web booking for `limits.suspension` seconds. Returns how many
+-- applicants this suspended.
+local function record_no_show(b, now, detail, limits)
   retire(b)
-  redis.call('HSET', key('booking', b.code), 'status', 'no_show', 'no_show_at', now)
-  log_event(b.code, now, 'no_show', detail)
+  redis.call('HSET', key('booking', b.code), 'status', O.NO_SHOW, 'no_show_at', now)
+  log_event(b.code, now, O.NO_SHOW, detail)
   local suspended = 0
   for _, h in ipairs({b.hash1 or '', b.hash2 or ''}) do
     if h ~= '' then  -- anonymised bookings no longer know who they were
       local record = key('noshows', h)
       redis.call('ZADD', record, b.starts_at, b.code)
-      redis.call('ZREMRANGEBYSCORE', record, '-inf', now - lookback)
-      redis.call('EXPIRE', record, lookback)
-      if redis.call('ZCARD', record) >= limit then
-        redis.call('SET', key('suspended', h), now + suspension, 'EX', suspension)
+      redis.call('ZREMRANGEBYSCORE', record, '-inf', now - limits.lookback)
+      redis.call('EXPIRE', record, limits.keep)
+      if redis.call('ZCARD', record) >= limits.count then
+        redis.call('SET', key('suspended', h), now + limits.suspension, 'EX', limits.suspension)
         suspended = suspended + 1
       end
     end
@@ -128,10 +136,10 @@ local function person_refusal(h1, h2, check_suspension, now)
   for i, h in ipairs({h1, h2}) do
     if check_suspension then
       local ends = redis.call('GET', key('suspended', h))
-      if ends and tonumber(ends) > tonumber(now) then return {'suspended', tostring(i), ends} end
+      if ends and tonumber(ends) > tonumber(now) then return answer(O.SUSPENDED, {who = i, until_ts = tonumber(ends)}) end
     end
     local code = person_active(h)
-    if code then return {'already_booked', tostring(i), code} end
+    if code then return answer(O.ALREADY_BOOKED, {who = i, code = code}) end
   end
   return nil
 end
@@ -158,7 +166,7 @@ local function promote(freed, spares, template, now)
       redis.call('LREM', wl, 1, raw)
       if not person_active(e.hash1) and not person_active(e.hash2) then
         local b = {
-          code = code, status = 'confirmed', office_id = freed.office_id, office_name = freed.office_name,
+          code = code, status = O.CONFIRMED, office_id = freed.office_id, office_name = freed.office_name,
           city = freed.city, date = freed.date, time = freed.time, starts_at = freed.starts_at,
           channel = e.channel, openid = e.openid, phone = e.phone, created_at = now,
           name1 = e.name1, id1 = e.id1, hash1 = e.hash1, name2 = e.name2, id2 = e.id2, hash2 = e.hash2,

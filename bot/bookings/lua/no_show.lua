@@ -1,9 +1,10 @@
--- ARGV: code, now, seconds after the slot's start from which it may be marked, detail (who marked it),
---       no-show limit, lookback seconds, suspension seconds
-local code, now, after, detail = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
-local b = load(code)
-if not b then return {'not_found'} end
-if b.status ~= 'confirmed' then return {'not_active', b.status} end
-if now < tonumber(b.starts_at) + after then return {'too_early', tostring(tonumber(b.starts_at) + after)} end
-local suspended = record_no_show(b, now, detail, tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]))
-return {'no_show', tostring(suspended), snapshot(code)}
+-- A: code, now, after (seconds after the slot's start from which it may be marked), detail (who
+--    marked it), limits {count, lookback, keep, suspension}
+local b = load(A.code)
+if not b then return answer(O.NOT_FOUND) end
+if b.status ~= O.CONFIRMED then return answer(O.NOT_ACTIVE, {status = b.status}) end
+if A.now < tonumber(b.starts_at) + A.after then return answer(O.TOO_EARLY, {at = tonumber(b.starts_at) + A.after}) end
+local suspended = record_no_show(b, A.now, A.detail, A.limits)
+local result = snapshot(A.code)
+result.suspended = suspended
+return answer(O.NO_SHOW, result)

@@ -1,20 +1,19 @@
--- ARGV: office id, date, entry JSON (with hash1/hash2 and times), seconds to keep it (to the day's end), check suspension (1/0), now
-local office, date, raw, keep, check_suspension, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5] == '1', ARGV[6]
-local e = cjson.decode(raw)
-local closed = closure_reason(office, date)
-if closed then return {'closed', closed} end
-local refusal = person_refusal(e.hash1, e.hash2, check_suspension, now)
+-- A: office_id, date, entry (JSON text: the couple with hash1/hash2 and times), keep (seconds, to the
+--    day's end), closure_fields, check_suspension, now
+local e = cjson.decode(A.entry)
+local closed = closures(A.date, A.closure_fields)
+if closed then return answer(O.CLOSED, {closures = closed}) end
+local refusal = person_refusal(e.hash1, e.hash2, A.check_suspension, A.now)
 if refusal then return refusal end
-local wl = key('waitlist', office, date)
-local waiting = redis.call('LRANGE', wl, 0, -1)
-for position, other in ipairs(waiting) do
+local wl = key('waitlist', A.office_id, A.date)
+for position, other in ipairs(redis.call('LRANGE', wl, 0, -1)) do
   local o = cjson.decode(other)
   for _, h in ipairs({o.hash1, o.hash2}) do
-    if h == e.hash1 or h == e.hash2 then return {'already_waiting', tostring(position)} end
+    if h == e.hash1 or h == e.hash2 then return answer(O.ALREADY_WAITING, {position = position}) end
   end
 end
-local position = redis.call('RPUSH', wl, raw)
-redis.call('EXPIRE', wl, keep)
-redis.call('SADD', key('waitlist_offices', date), office)
-redis.call('EXPIRE', key('waitlist_offices', date), keep)
-return {'waiting', tostring(position)}
+local position = redis.call('RPUSH', wl, A.entry)
+redis.call('EXPIRE', wl, A.keep)
+redis.call('SADD', key('waitlist_offices', A.date), A.office_id)
+redis.call('EXPIRE', key('waitlist_offices', A.date), A.keep)
+return answer(O.WAITING, {position = position})

@@ -54,7 +54,7 @@ def availability(office_id: str):
     day = date_arg(request.args.get("date", ""))
     if day is None:
         return _error(400, "bad_request", "date 应为 YYYY-MM-DD 格式的日期")
-    day_open = engine.availability(office, day, now=_now(), rules=slots.current_rules())
+    day_open = engine.availability(office, day, now=_now(), rules=slots.rules())
     body = {
         "date": day.isoformat(),
         "open": day_open.open,
@@ -115,7 +115,7 @@ def create_booking():
         channel=channel,
         phone=phone,
         idempotency_key=f"api:{key}" if key else "",
-        rules=slots.current_rules(),
+        rules=slots.rules(),
     )
     if outcome.kind != engine.CONFIRMED and channel == engine.WEB:
         web_booking_failed()
@@ -165,7 +165,7 @@ def cancel_booking(code: str):
     if refused:
         return refused
     reason = str(_body().get("reason") or "")[:REASON_CHARS].strip() if staff else ""
-    outcome = engine.cancel(booking.code, now=_now(), by_staff=staff, reason=reason, rules=slots.current_rules())
+    outcome = engine.cancel(booking.code, now=_now(), by_staff=staff, reason=reason, rules=slots.rules())
     if outcome.kind == engine.CANCELLED:
         return jsonify(code=outcome.booking.code, status=outcome.booking.status)
     return _refusal(outcome)
@@ -188,9 +188,7 @@ def reschedule_booking(code: str):
         fields["time"] = "时间应为 HH:MM 格式，如 09:00"
     if fields:
         return _invalid(fields)
-    outcome = engine.reschedule(
-        booking.code, office, day, hhmm, now=_now(), by_staff=staff, rules=slots.current_rules()
-    )
+    outcome = engine.reschedule(booking.code, office, day, hhmm, now=_now(), by_staff=staff, rules=slots.rules())
     if outcome.kind == engine.RESCHEDULED:
         b = outcome.booking
         return jsonify(code=b.code, office_id=b.office_id, date=b.date.isoformat(), time=b.time, status=b.status)
@@ -209,7 +207,7 @@ def check_in(code: str):
     office_id = body.get("office_id")
     if not isinstance(office_id, str) or office_data.current().get(office_id) is None:
         return _invalid({"office_id": "没有这个登记处"})
-    outcome = engine.check_in(code, office_id, now=_now(), rules=slots.current_rules())
+    outcome = engine.check_in(code, office_id, now=_now(), rules=slots.rules())
     if outcome.kind == engine.CHECKED_IN:
         return jsonify(code=outcome.booking.code, status=outcome.booking.status, message=outcome.message)
     return _refusal(outcome)
@@ -288,7 +286,7 @@ def web_booking_refusal(office, day: date, people: list[dict]) -> Refusal | None
         if refused:
             return Refusal(403, "not_verified", refused)
     share = config.web_office_day_share_percent
-    rules = slots.current_rules()
+    rules = slots.rules()
     places = slots.capacity(office, day, rules) * len(slots.slot_times(office))
     held = sum(b.channel == engine.WEB and b.status in _HOLDING for b in engine.on_day(office.id, day))
     if held * 100 >= places * share:

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
 
-from bot.bookings import closures, engine, slots
+from bot.bookings import calendar, closures, engine, slots, wording
 from bot.web.pages import web
 from bot.web.pages.login import staff_login_required
 from knowledge import offices as office_data
@@ -20,8 +20,6 @@ blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
 HEAT_MAP_DAYS = 7
 HEAT_LEVELS = 4  # cells are shaded 0 (empty) to 4 (full)
-# Statuses that hold a place in the slot; cancelled ones gave theirs back.
-HOLDING = (engine.CONFIRMED, engine.CHECKED_IN, engine.NO_SHOW)
 PEOPLE_FIELDS = ("applicants[0].name", "applicants[0].id_number", "applicants[1].name", "applicants[1].id_number")
 CSV_COLUMNS = ("确认码", "日期", "时段", "状态", "渠道", "申请人1", "身份证号1", "申请人2", "身份证号2", "电话")
 REASON_CHARS = 200
@@ -63,12 +61,12 @@ def day_load(office: Office, day: date, held: list[engine.Booking]) -> DayLoad:
             SlotLoad(
                 hhmm,
                 capacity,
-                sum(s in HOLDING for s in here),
+                sum(s in engine.HELD_A_PLACE for s in here),
                 here.count(engine.CHECKED_IN),
                 here.count(engine.NO_SHOW),
             )
         )
-    return DayLoad(day, closures.reason(office.id, day), slots.calendar_reason(day), tuple(loads))
+    return DayLoad(day, closures.reason(office.id, day), calendar.calendar_reason(day), tuple(loads))
 
 
 @blueprint.get("")
@@ -95,7 +93,7 @@ def _day_page(phone_form: dict | None = None, phone_errors: dict | None = None, 
         heat=heat,
         times=slots.slot_times(office),
         bookings=booked,
-        status_names=engine.STATUS_NAMES,
+        status_names=wording.STATUS_NAMES,
         channel_names=CHANNEL_NAMES,
         phone_form=phone_form or {"date": shown.isoformat()},
         phone_errors=phone_errors or {},
@@ -174,7 +172,7 @@ def phone_booking():
 @blueprint.get("/lookup")
 @staff_login_required
 def lookup_form():
-    return render_template("admin/lookup.html", booking=None, error="", status_names=engine.STATUS_NAMES)
+    return render_template("admin/lookup.html", booking=None, error="", status_names=wording.STATUS_NAMES)
 
 
 @blueprint.post("/lookup")
@@ -185,7 +183,7 @@ def look_up_by_id_number():
     booking = engine.active_for_id(request.form.get("id_number", ""))
     error = "" if booking else "没有用这个身份证号做的有效预约"
     return render_template(
-        "admin/lookup.html", booking=booking, error=error, status_names=engine.STATUS_NAMES
+        "admin/lookup.html", booking=booking, error=error, status_names=wording.STATUS_NAMES
     ), 200 if booking else 404
 
 
@@ -224,7 +222,7 @@ def export_csv():
             b.code,
             b.date.isoformat(),
             b.time,
-            engine.STATUS_NAMES.get(b.status, b.status),
+            wording.STATUS_NAMES.get(b.status, b.status),
             CHANNEL_NAMES.get(b.channel, b.channel),
             names[0],
             numbers[0],

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from bot.bookings import closures, engine, settings
+from bot.bookings import closures, engine, slots
 from bot.web.pages import web
 from bot.web.pages.login import admin_required
 
@@ -117,6 +117,6 @@ def clear_peak():
 @admin_required
 def switch_epidemic_mode():
     on = request.form.get("on") == "1"
-    settings.set_epidemic_mode(on)
+    slots.set_epidemic_mode(on)
     flash("已开启疫情防控模式：颁证仪式暂停" if on else "已关闭疫情防控模式")
     return redirect(url_for(".overview"))

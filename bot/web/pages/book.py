@@ -12,12 +12,11 @@ import time
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
 
-from bot.bookings import engine
+from bot.bookings import engine, wording
 from bot.bookings.slots import ceremony_notice, window_days
 from bot.web import auth, ratelimit
 from bot.web.api import bookings as bookings_api
 from bot.web.pages import web
-from handlers import booking_text
 
 blueprint = Blueprint("book", __name__, url_prefix="/book")
 
@@ -65,7 +64,7 @@ def done():
     booking = engine.get(session.get(BOOKED, ""))
     if booking is None:
         return redirect(url_for(".form"))
-    return render_template("book/done.html", booking=booking, what_to_bring=booking_text.WHAT_TO_BRING)
+    return render_template("book/done.html", booking=booking, what_to_bring=wording.WHAT_TO_BRING)
 
 
 @blueprint.get("/manage")
@@ -129,7 +128,7 @@ def release():
 
 def _manage_page(booking: engine.Booking | None, error: str = "", code: str = ""):
     return render_template(
-        "book/manage.html", booking=booking, error=error, code=code, status_names=engine.STATUS_NAMES
+        "book/manage.html", booking=booking, error=error, code=code, status_names=wording.STATUS_NAMES
     )
 
 

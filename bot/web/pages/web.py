@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from flask import Blueprint, current_app, request
 from flask.sessions import SecureCookieSessionInterface
 
-from bot.bookings import settings, slots
+from bot.bookings import slots, wording
 from bot.bookings.dates import date_arg
 from bot.bookings.slots import BookingRules
 from bot.web.pages import csrf
@@ -26,7 +26,6 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data: https:; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
-WEEKDAYS = "一二三四五六日"
 PRIVATE_PATHS = ("/admin", "/book/")
 
 blueprint.before_request(csrf.refuse_forged_posts)
@@ -74,7 +73,7 @@ def _security_headers(response):
 @blueprint.app_template_filter("cn_date")
 def cn_date(day: date) -> str:
     """5月19日（周二）"""
-    return f"{day.month}月{day.day}日（周{WEEKDAYS[day.weekday()]}）"
+    return wording.day_cn(day)
 
 
 def now() -> datetime:
@@ -85,7 +84,7 @@ def now() -> datetime:
 
 def rules() -> BookingRules:
     """The booking rules (the same the chat and the JSON API use), with the staff's epidemic-mode switch applied."""
-    return settings.in_force(slots.current_rules())
+    return slots.rules()
 
 
 def office_arg(raw: str | None) -> Office | None:
