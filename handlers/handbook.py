@@ -67,7 +67,7 @@ def _answer(book: handbook.Handbook, entry: handbook.Entry, session: Session) ->
     lines = [
         f"【{entry.question}】",
         entry.answer,
-        f"来源：{entry.source}（{reviewed.year}年{reviewed.month}月{reviewed.day}日审核）",
+        f"来源：{entry.source}，{reviewed.year}年{reviewed.month}月{reviewed.day}日审核",
     ]
     related = book.related(entry)
     if session.flow is None:

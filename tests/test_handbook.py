@@ -159,7 +159,7 @@ def test_a_question_gets_the_answer_with_its_source_then_related_questions(r, sh
     lines = reply.content.splitlines()
     assert lines[0] == "【口罩怎么戴才正确？】"
     assert "深色（有颜色）的一面朝外" in reply.content
-    assert lines[-2].startswith("来源：国家卫生健康委《预防新型冠状病毒感染的肺炎口罩使用指南》")
+    assert lines[-2].startswith("来源：国家卫生健康委《新型冠状病毒感染的肺炎公众防护指南》")
     assert lines[-1].startswith("相关问题（回复数字查看）：1. ")
     assert reply.intent == "faq.answer"
 
