@@ -58,7 +58,7 @@ class Config:
     log_salt: str = "tongzhou"  # salt of the hashed openids in logs
     log_level: str = "INFO"
     wechat_templates: str = ""  # JSON, parsed by bot/wechat/outbound.py
-    charity_public_key_file: str = ""  # "" → knowledge/charity.pub
+    charity_public_key_file: str = ""  # "" → no department key: the donation list is unverified
     scheduler_in_process: bool = False  # development: run the scheduler as a thread of the dev server
     scheduler_tick_seconds: float = DEFAULT_TICK_SECONDS
     booking: dict = field(default_factory=dict)  # BookingRules field → raw value, from BOOKING_VARIABLES

@@ -3,8 +3,10 @@
 The dialogue needs three things: money or materials, which city, and — for materials — whether
 they come from outside the mainland (those go to the provincial federation whatever the city).
 The first message often says some of them ("海外寄口罩怎么捐"), so the bot asks only for the rest.
-Answers come only from the signed list in knowledge/charity.yaml and never repeat digits a user
-typed, so nothing a user sends can turn into an account the bot appears to vouch for.
+Answers come only from knowledge/charity.yaml and never repeat digits a user typed, so nothing
+a user sends can turn into an account the bot appears to vouch for. Channels are given, and
+credited to the department, only when the list carries the department's signature; otherwise the
+bot says the list awaits the department's confirmation and points to its announcement.
 """
 
 import re
@@ -19,6 +21,12 @@ FLOW = "donation"
 ANTI_FRAUD = (
     "防骗提醒：只向本号列出的官方慈善会账户或官方平台项目捐赠，不向任何个人账户转账；"
     "工作人员不会通过聊天索要付款码，也不会让您扫码或转账。"
+)
+
+# Said whenever the list lacks the department's signature: nothing from it is presented as official.
+AWAITING_CONFIRMATION = (
+    f"本号的捐赠渠道名单还在等待{charity.OFFICIAL_PUBLISHER}确认，暂不在这里提供账户和电话。"
+    f"请以官方公告为准：见{charity.OFFICIAL_PUBLISHER}官网公告 {charity.OFFICIAL_SITE}"
 )
 
 _DONATION_WORDS = ("捐", "爱心", "善款", "慈善", "募")
@@ -92,13 +100,16 @@ def resume_prompt(session: Session) -> str:
 def volunteer(message: Inbound, session: Session) -> Text:
     charities = charity.current()
     if not charities.verified:
-        return _reply(f"志愿服务报名请以官方公告为准：{_official_notice()}", "volunteer.unverified")
+        return _reply(
+            f"志愿服务的报名方式正在等待湖南省民政厅确认，请以官方公告为准：{_official_notice()}",
+            "volunteer.unverified",
+        )
     v = charities.volunteering
     return _reply(
         f"想当志愿者或社工：{v.how_to_join}\n"
         f"全省已建乡镇（街道）社会工作服务站{v.stations}个，驻站社会工作者{v.station_social_workers}。"
         f"疫情防控中，已有{v.epidemic_social_workers}名社会工作者、{v.epidemic_volunteers}名志愿者、"
-        f"{v.social_organisations}社会组织参与。（{_day(v.verified_on)}{charities.announcement_publisher}发布）",
+        f"{v.social_organisations}社会组织参与。（{charities.announcement_publisher}公布的数据，截至{_month_day(v.verified_on)}）",
         "volunteer",
     )
 
@@ -155,9 +166,7 @@ def _next_step(session: Session) -> Text:
     if not charity.current().verified:
         # No point asking questions we may not answer: the list itself is in doubt.
         session.leave()
-        return _reply(
-            f"捐赠账户正在核对，暂不在这里提供。请以官方公告为准：{_official_notice()}", "donation.unverified"
-        )
+        return _reply(AWAITING_CONFIRMATION, "donation.unverified")
     data = session.data
     kind, region, abroad = data.get("kind"), data.get("region"), data.get("abroad")
     only_overseas_materials = kind == "materials" and abroad
@@ -200,16 +209,25 @@ def _channels(kind: str, region_id: str | None, abroad: bool) -> Text:
         lines.append("【捐款】")
         lines += _federation_lines(money)
     if money:
-        lines.append(f"网上捐款：在{'、'.join(charities.platforms)}搜索“{charities.project}”项目。")
+        others = "、".join(p for p in charities.platforms if p != charities.project_platform)
+        lines.append(
+            f"网上捐款：在{charities.project_platform}上是“{charities.project}”项目；在{others}上请找湖南省的"
+            f"疫情防控募捐项目，或按{charities.announcement_publisher}公告里列出的项目捐。"
+        )
     if materials:
         if materials != money:
             lines.append("【捐物资】")
             lines += _federation_lines(materials)
         if abroad:
-            lines.append(f"境外（含港澳台）捐赠物资一律由{materials.name}接收，无论想捐给哪个市州。{materials.note}")
+            lines.append(
+                f"按{charities.announcement_publisher}截至{_month_day(charities.verified_on)}的规定，境外（含港澳台）"
+                f"捐赠物资由{materials.name}统一接收，无论想捐给哪个市州。{materials.note}以民政厅最新公告为准。"
+            )
         lines.append("寄送物资前请先与接收单位联系，确认需要的物资和收货地点。")
     lines.append(f"捐赠票据：{charities.receipts}")
-    lines.append(f"（名单核实于{_day(charities.verified_on)}，来源：{charities.announcement_publisher}）")
+    # Only a list the department signed reaches this line (see _next_step), so the credit is true.
+    publisher = charities.announcement_publisher
+    lines.append(f"（名单经{publisher}签名确认，数据截至{_month_day(charities.verified_on)}；来源：{publisher}）")
     return _reply("\n".join(lines), "donation.channels")
 
 
@@ -233,6 +251,10 @@ def _federation_lines(federation: charity.Federation) -> list[str]:
     else:
         lines.append(f"咨询电话：{federation.phone}")
     return lines
+
+
+def _month_day(day) -> str:
+    return f"{day.month}月{day.day}日"
 
 
 def _official_notice() -> str:

@@ -1,10 +1,12 @@
 """The official donation channels: loader, validation, signature check and the staff CLI.
 
 Donors asking a chatbot where to send money are a fraud target, so the bot answers only from
-`charity.yaml`, and only while that file carries a valid Ed25519 signature (`charity.yaml.sig`)
-from the department's key. The server holds the public key alone; staff sign off-server.
-A bad or missing signature still loads the list (so names and the volunteering facts work) but
-flags it unverified and logs an ALARM; the donation handler then gives no channel details.
+`charity.yaml`, and presents it as the department's only while that file carries a valid Ed25519
+signature (`charity.yaml.sig`) from the key the deployment configures (CHARITY_PUBLIC_KEY_FILE,
+the department's). The repository ships no key and no signature: a list nobody at the department
+has signed is never official. Until a key is configured the list loads unverified (a warning);
+with a key, a bad or missing signature loads it unverified and logs an ALARM. Unverified, the
+donation handler gives no channel details and says the list awaits the department's confirmation.
 
     python -m knowledge.charity keygen --out DIR
     python -m knowledge.charity sign --key PATH [--file knowledge/charity.yaml]
@@ -35,7 +37,6 @@ log = logging.getLogger(__name__)
 UNVERIFIED = "待核实"
 HERE = Path(__file__).resolve().parent
 DEFAULT_FILE = HERE / "charity.yaml"
-DEFAULT_PUBLIC_KEY = HERE / "charity.pub"
 PUBLIC_KEY_ENV = "CHARITY_PUBLIC_KEY_FILE"
 # Said when the list cannot be trusted. It lives in code, not in the file, because a tampered
 # file could carry a tampered address too.
@@ -97,7 +98,8 @@ class Volunteering:
 @dataclass(frozen=True)
 class CharityList:
     federations: tuple[Federation, ...]
-    project: str
+    project: str  # the seed's online project, on `project_platform` only
+    project_platform: str
     platforms: tuple[str, ...]
     receipts: str
     announcement_publisher: str
@@ -142,6 +144,14 @@ def load(path: Path | str = DEFAULT_FILE, public_key_path: Path | str | None = N
         raw = path.read_bytes()
     except OSError as e:
         raise CharityError(f"{path}: cannot read the list ({e.strerror})") from None
+    if public_key_path is None:
+        log.warning(
+            "donation list %s is unverified: no department key is configured (%s). Channel answers say the "
+            "list awaits the department's confirmation.",
+            path,
+            PUBLIC_KEY_ENV,
+        )
+        return parse(raw, verified=False, source=str(path))
     # Verify and parse the same bytes, so what is checked is what is used.
     problem = signature_problem(raw, signature_path(path), public_key_path)
     if problem:
@@ -164,10 +174,15 @@ def parse(raw: bytes, verified: bool, source: str = "charity.yaml") -> CharityLi
         _federation(_Entry(item, f"federations[{i}]")) for i, item in enumerate(top.items("federations"))
     )
     _check_federations(federations)
+    project = _Entry(top.mapping("project"), "project")
+    platforms = tuple(top.texts("platforms"))
+    if project.text("platform") not in platforms:
+        project.fail("platform", f"must be one of the platforms {list(platforms)}")
     return CharityList(
         federations=federations,
-        project=top.text("project"),
-        platforms=tuple(top.texts("platforms")),
+        project=project.text("name"),
+        project_platform=project.text("platform"),
+        platforms=platforms,
         receipts=top.text("receipts"),
         announcement_publisher=announcement.text("publisher"),
         announcement_url=announcement.url("url"),
@@ -327,16 +342,16 @@ def signature_path(path: Path) -> Path:
     return path.with_name(path.name + ".sig")
 
 
-_public_key_path = DEFAULT_PUBLIC_KEY
+_public_key_path: Path | None = None
 
 
 def use_public_key(path: Path | str = "") -> None:
-    """The deployment's public key (CHARITY_PUBLIC_KEY_FILE; "" → the one in knowledge/) for later loads."""
+    """The deployment's public key (CHARITY_PUBLIC_KEY_FILE; "" → none: the list stays unverified)."""
     global _public_key_path
-    _public_key_path = Path(path) if path else DEFAULT_PUBLIC_KEY
+    _public_key_path = Path(path) if path else None
 
 
-def default_public_key_path() -> Path:
+def default_public_key_path() -> Path | None:
     return _public_key_path
 
 
@@ -423,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
     sign_cmd.add_argument("--file", type=Path, default=DEFAULT_FILE)
     verify_cmd = commands.add_parser("verify", help="validate the list and check its signature")
     verify_cmd.add_argument("--file", type=Path, default=DEFAULT_FILE)
-    verify_cmd.add_argument("--public-key", type=Path, default=None, help=f"default: {DEFAULT_PUBLIC_KEY.name}")
+    verify_cmd.add_argument("--public-key", type=Path, required=True, help="the department's public key (charity.pub)")
     args = parser.parse_args(argv)
 
     try:
@@ -434,10 +449,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "sign":
             print(f"signed: {sign(args.file, args.key)}")
         else:
-            public_key_path = args.public_key or default_public_key_path()
             raw = args.file.read_bytes()
             charities = parse(raw, verified=False, source=str(args.file))
-            problem = signature_problem(raw, signature_path(args.file), public_key_path)
+            problem = signature_problem(raw, signature_path(args.file), args.public_key)
             if problem:
                 print(f"NOT TRUSTED: {problem}", file=sys.stderr)
                 return 1

@@ -8,8 +8,11 @@ import datetime
 import re
 
 import pytest
+import yaml
 
-from knowledge import handbook
+from bot.messages import TEXT, Inbound, Session
+from handlers import donation
+from knowledge import charity, handbook
 
 # The real public documents the handbook may cite, with the date each was issued. A new source
 # goes here only after someone has read the document itself. (公众防护指南: a book published in
@@ -91,3 +94,36 @@ def test_an_entry_whose_question_names_a_remedy_answers_about_it(book):
         for remedy in ("板蓝根", "熏醋", "呼气阀", "N95"):
             if remedy in entry.question:
                 assert remedy in entry.answer, f"{entry.id} asks about {remedy} but does not answer it"
+
+
+# ---- the donation list -------------------------------------------------------------------------------
+
+
+def said(text: str) -> Inbound:
+    return Inbound("o-donor", TEXT, datetime.datetime(2020, 2, 5, tzinfo=datetime.UTC), text=text)
+
+
+DONOR_MESSAGES = ["我想捐款", "我在长沙想捐款", "海外寄口罩怎么捐", "捐物资给岳阳", "网上怎么捐", "都捐，全省"]
+
+
+def test_no_account_phone_or_address_in_the_list_unless_sourced_and_verified():
+    doc = yaml.safe_load(charity.DEFAULT_FILE.read_text(encoding="utf-8"))
+    for entry in doc["federations"]:
+        for field in ("account_name", "bank", "account_number", "phone", "address"):
+            value = str(entry.get(field, charity.UNVERIFIED))
+            if value != charity.UNVERIFIED:
+                assert str(entry.get("source", "")).startswith(("http://", "https://")), (entry["id"], field)
+                verified = entry.get("account_verified_on" if field != "phone" else "verified_on")
+                assert isinstance(verified, datetime.date), (entry["id"], field)
+
+
+def test_an_unsigned_list_is_never_credited_to_the_department():
+    charity.use_public_key()
+    charities = charity.reload()
+    assert not charities.verified
+    for text in DONOR_MESSAGES:
+        session = Session("o-donor")
+        reply = donation.start(said(text), session)
+        assert session.flow is None, "an unverified list asks nothing: there is nothing it may answer"
+        assert "来源：湖南省民政厅" not in reply.content, text
+        assert "等待湖南省民政厅确认" in reply.content and charity.OFFICIAL_SITE in reply.content, text

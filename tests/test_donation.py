@@ -15,18 +15,29 @@ from knowledge import charity
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = charity.DEFAULT_FILE
-SHIPPED_KEY = charity.DEFAULT_PUBLIC_KEY
 ANNOUNCEMENT = "http://mzt.hunan.gov.cn/"
 CITIES = ["长沙", "株洲", "湘潭", "衡阳", "邵阳", "岳阳", "常德", "张家界", "益阳", "郴州", "永州", "怀化", "娄底"]
 FEDERATIONS = {city: f"{city}市慈善总会" for city in CITIES} | {"湘西": "湘西土家族苗族自治州慈善总会"}
 
 
+@pytest.fixture(scope="module")
+def department(tmp_path_factory) -> tuple[Path, Path]:
+    """The department's keypair (made for the tests: the repository ships none)."""
+    return charity.keygen(tmp_path_factory.mktemp("department"))
+
+
 @pytest.fixture(autouse=True)
-def shipped_list():
-    """Every test starts (and leaves) the bot on the list and key that ship in the repository."""
-    charity.use_public_key()
-    charity.reload()
-    yield
+def signed_by_the_department(department, tmp_path):
+    """Every test starts on the shipped list as the department would deploy it: signed with its
+    key, and that key configured. Afterwards the bot is back on what ships (no key: unverified)."""
+    private_key, public_key = department
+    path = tmp_path / "deployed" / "charity.yaml"
+    path.parent.mkdir()
+    shutil.copy(SHIPPED, path)
+    charity.sign(path, private_key)
+    charity.use_public_key(public_key)
+    charity.reload(path)
+    yield path
     charity.use_public_key()
     charity.reload()
 
@@ -88,7 +99,7 @@ def test_i_want_to_donate_money_is_asked_which_city_then_given_that_citys_federa
 
     answer = citizen.say("长沙")
     assert "长沙市慈善总会" in answer
-    assert "腾讯公益、支付宝公益、轻松筹" in answer and "众志成城共抗疫情" in answer
+    assert "轻松筹" in answer and "众志成城共抗疫情" in answer and "腾讯公益、支付宝公益" in answer
     assert citizen.session.flow is None
 
 
@@ -128,7 +139,7 @@ def test_overseas_masks_go_to_the_provincial_federation_at_once():
 @pytest.mark.parametrize("text", ["我在美国，想给岳阳捐口罩", "从香港寄防护服到长沙", "境外物资捐给湘西"])
 def test_overseas_materials_go_to_the_province_whatever_city_is_named(text):
     answer = Citizen().say(text)
-    assert "境外（含港澳台）捐赠物资一律由湖南省慈善总会接收" in answer
+    assert "境外（含港澳台）捐赠物资由湖南省慈善总会统一接收" in answer and "以民政厅最新公告为准" in answer
     assert not any(name in answer for name in FEDERATIONS.values())
 
 
@@ -253,7 +264,9 @@ def test_volunteers_learn_how_to_join_and_what_others_have_done():
 # ---- the signed list ------------------------------------------------------------------------------
 
 
-def test_the_shipped_list_is_signed_and_invents_no_account_or_phone():
+def test_the_shipped_list_carries_no_signature_or_key_and_invents_no_account_or_phone():
+    assert not charity.signature_path(SHIPPED).exists()
+    assert not list(SHIPPED.parent.glob("*.pub")) and not list(SHIPPED.parent.glob("*.key"))
     charities = charity.current()
     assert charities.verified
     assert charities.provincial.name == "湖南省慈善总会"
@@ -272,11 +285,39 @@ def tampered(tmp_path: Path, old: str, new: str) -> Path:
     return path
 
 
-def test_one_changed_digit_turns_channel_answers_off_and_raises_an_alarm(tmp_path, caplog):
+def test_by_default_the_list_awaits_the_departments_confirmation_and_claims_no_authority(caplog):
+    charity.use_public_key()
+    with caplog.at_level(logging.WARNING, logger="knowledge.charity"):
+        charities = charity.reload()
+    assert not charities.verified
+    assert "no department key" in caplog.text and "ALARM" not in caplog.text
+    citizen = Citizen()
+    answer = citizen.say("我在长沙想捐款")
+    assert "等待湖南省民政厅确认" in answer and ANNOUNCEMENT in answer
+    assert "来源：湖南省民政厅" not in answer and "慈善总会" not in answer
+    volunteering = check(donation.volunteer(citizen.message("志愿者"), citizen.session))
+    assert "等待湖南省民政厅确认" in volunteering and "来源：湖南省民政厅" not in volunteering
+
+
+def test_only_the_department_signed_list_is_credited_to_the_department():
+    answer = Citizen().say("我在长沙想捐款")
+    assert "来源：湖南省民政厅" in answer and "长沙市慈善总会" in answer
+
+
+def test_the_online_project_is_named_only_on_its_own_platform():
+    answer = Citizen().say("我想在网上捐款给全省")
+    assert "在轻松筹上是“众志成城共抗疫情”项目" in answer
+    assert "在腾讯公益、支付宝公益上请找湖南省的疫情防控募捐项目" in answer
+    assert "2月3日发布" not in answer and "2020年2月3日" not in answer
+
+
+def test_one_changed_digit_turns_channel_answers_off_and_raises_an_alarm(
+    tmp_path, caplog, department, signed_by_the_department
+):
     path = tampered(tmp_path, "stations: 1933", "stations: 1934")
-    shutil.copy(charity.signature_path(SHIPPED), charity.signature_path(path))
+    shutil.copy(charity.signature_path(signed_by_the_department), charity.signature_path(path))
     with caplog.at_level(logging.ERROR, logger="knowledge.charity"):
-        charities = charity.reload(path, SHIPPED_KEY)
+        charities = charity.reload(path, department[1])
     assert not charities.verified
     assert any("ALARM" in r.getMessage() and "does not match" in r.getMessage() for r in caplog.records)
 
@@ -287,18 +328,18 @@ def test_one_changed_digit_turns_channel_answers_off_and_raises_an_alarm(tmp_pat
     assert "请以官方公告为准" in check(donation.volunteer(citizen.message("志愿者"), citizen.session))
 
 
-def test_a_missing_signature_turns_channel_answers_off_and_raises_an_alarm(tmp_path, caplog):
+def test_a_missing_signature_turns_channel_answers_off_and_raises_an_alarm(tmp_path, caplog, department):
     path = tmp_path / "charity.yaml"
     shutil.copy(SHIPPED, path)
     with caplog.at_level(logging.ERROR, logger="knowledge.charity"):
-        charity.reload(path, SHIPPED_KEY)
+        charity.reload(path, department[1])
     assert any("ALARM" in r.getMessage() and "missing" in r.getMessage() for r in caplog.records)
     assert "请以官方公告为准" in Citizen().say("海外寄口罩怎么捐")
 
 
-def test_a_list_signed_with_someone_elses_key_is_not_trusted(tmp_path):
+def test_a_list_signed_with_someone_elses_key_is_not_trusted(tmp_path, department):
     path, _their_key = signed_copy(tmp_path)
-    assert not charity.reload(path, SHIPPED_KEY).verified
+    assert not charity.reload(path, department[1]).verified
 
 
 def test_a_missing_public_key_is_not_trusted(tmp_path, caplog):
@@ -309,6 +350,7 @@ def test_a_missing_public_key_is_not_trusted(tmp_path, caplog):
 
 def test_the_public_key_comes_from_configuration(tmp_path, make_app):
     path, public_key = signed_copy(tmp_path)
+    make_app(charity_public_key_file="")
     assert not charity.reload(path).verified
     make_app(charity_public_key_file=str(public_key))
     assert charity.reload(path).verified
@@ -378,10 +420,10 @@ def test_a_malformed_list_is_refused_naming_the_entry_and_field(tmp_path, edit, 
         assert words in str(refused.value)
 
 
-def test_reloading_a_broken_file_keeps_the_list_in_use(tmp_path):
+def test_reloading_a_broken_file_keeps_the_list_in_use(tmp_path, department):
     path = tampered(tmp_path, "platforms: [腾讯公益, 支付宝公益, 轻松筹]", "platforms: [")
     with pytest.raises(charity.CharityError):
-        charity.reload(path, SHIPPED_KEY)
+        charity.reload(path, department[1])
     assert charity.current().verified
     assert "长沙市慈善总会" in Citizen().say("我在长沙想捐款")
 

@@ -1,1 +1,0 @@
-w62UwNDc3pbPSilxLYKuNMzGTbws+YiWCDy61S4eQmbuJWgWVpR7ITqydizDigafQkX1Ch9wQb3EvL8/UaLgBA==
