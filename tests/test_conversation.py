@@ -61,7 +61,7 @@ def test_pictures_get_a_polite_please_type(chat):
 
 
 def test_cancel_leaves_any_flow(chat):
-    chat.say("我想捐款")
+    chat.say("预约结婚登记")
     assert chat.say("取消").startswith("好的，已退出当前操作")
     assert session_of(chat.openid).flow is None
 
