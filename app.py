@@ -13,6 +13,7 @@ from bot.bookings import slots
 from bot.config import Config, ConfigError, use
 from knowledge.charity import CharityError
 from knowledge.handbook import HandbookError
+from knowledge.intents import UtteranceDataError
 from knowledge.offices import OfficeDataError
 
 MAX_BODY_BYTES = 64 * 1024  # WeChat's messages are a few KB; anything near this is hostile
@@ -37,8 +38,9 @@ def create_app(config: Config | None = None) -> Flask:
     from bot.web import pages, webhook
     from bot.web.api import bookings as bookings_api
     from bot.web.api import faq as faq_api
+    from bot.web.api import nlu as nlu_api
 
-    for blueprint in (webhook.blueprint, bookings_api.blueprint, faq_api.blueprint, pages.blueprint):
+    for blueprint in (webhook.blueprint, bookings_api.blueprint, faq_api.blueprint, nlu_api.blueprint, pages.blueprint):
         app.register_blueprint(blueprint)
 
     @app.errorhandler(HTTPException)
@@ -66,18 +68,19 @@ class _JSONProvider(DefaultJSONProvider):
 
 def _load_knowledge(config: Config) -> None:
     """Load and validate every data file now, so a bad file stops start-up rather than a chat."""
-    from knowledge import charity, handbook, offices
+    from knowledge import charity, handbook, intents, offices
 
     charity.use_public_key(config.charity_public_key_file)
     offices.current()
     handbook.current()  # also initialises jieba once, with its cache in var/
+    intents.current()  # trains the intent classifier from knowledge/utterances/ (well under a second)
     charity.current()  # a bad signature doesn't stop start-up: it disables account answers (and alarms)
 
 
 def _app_or_exit() -> Flask:
     try:
         return create_app()
-    except (ConfigError, OfficeDataError, HandbookError, CharityError) as error:
+    except (ConfigError, OfficeDataError, HandbookError, CharityError, UtteranceDataError) as error:
         print(f"start-up error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
 

@@ -4,15 +4,18 @@ WeChat XML posted to the app's /wechat, and the reply is shown as a person would
     python -m bot.console [--openid o_console_user]
 
 Lines starting with "/" are WeChat actions: /click KEY, /scan SCENE, /location LAT LNG,
-/subscribe, /summary (today's per-office summaries, once the scheduler has written them), /quit.
+/subscribe, /summary (today's per-office summaries, once the scheduler has written them),
+/nlu TEXT (what the language stage decides for TEXT, as the chat and POST /api/v1/nlu/parse do), /quit.
 """
 
 import argparse
+import json
 import sys
 from datetime import date, datetime
 
 from app import create_app
 from bot.bookings import summaries
+from bot.chat import nlu
 from bot.wechat import simulate
 from knowledge import offices
 
@@ -46,6 +49,11 @@ def summary_text(day: date) -> str:
     return "\n".join(lines)
 
 
+def nlu_text(text: str, now: datetime) -> str:
+    """The language stage's decision for `text`, as one JSON line (the API's answer)."""
+    return json.dumps(nlu.understand(text, now).to_json(), ensure_ascii=False)
+
+
 def _lines():
     if not sys.stdin.isatty():
         yield from sys.stdin
@@ -73,6 +81,9 @@ def main(argv=None) -> int:
             break
         if line == "/summary":
             print(summary_text(datetime.now(config.tz).date()) + "\n")
+            continue
+        if line.startswith("/nlu "):
+            print(nlu_text(line[len("/nlu ") :], datetime.now(config.tz)) + "\n")
             continue
         xml = _xml_for(line, args.openid)
         if xml is None:

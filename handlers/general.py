@@ -4,9 +4,10 @@ from bot.messages import Inbound, Session
 from bot.replies import Text
 from bot.wechat.render import with_more_hint
 from knowledge import menu
-from knowledge.normalize import compact
 
 WELCOME = "您好，欢迎关注“同舟”！这里是湖南民政疫情期间的服务助手。"
+
+WHAT_I_DO = "我可以帮您预约结婚登记、解答防疫问题、指引官方捐赠渠道。"
 
 # The main menu: the intent each digit opens, and its line.
 MENU = (
@@ -24,8 +25,6 @@ MENU_TEXT = "\n".join(
 # Who offered a list of intents (the menu, a clarifying question): the router runs the one picked.
 INTENT_CHOOSER = "intent"
 
-_GREETINGS = {"你好", "您好", "在吗", "在不在", "hello", "hi", "哈喽", "早上好", "下午好", "晚上好", "嗨", "有人吗"}
-
 
 def with_menu(session: Session, lead: str, intent: str = "") -> Text:
     """`lead`, then the main menu, whose digits the next message may answer."""
@@ -41,12 +40,18 @@ def help_menu(message: Inbound, session: Session) -> Text:
     return with_menu(session, "", "help")
 
 
-def is_greeting(text: str) -> bool:
-    return compact(text) in _GREETINGS
-
-
 def greeting(message: Inbound, session: Session) -> Text:
     return with_menu(session, "您好！很高兴为您服务。")
+
+
+def decline(message: Inbound, session: Session) -> Text:
+    """Clearly not this account's business (tickets, shopping, weather…): say so in one line."""
+    return with_menu(session, f"抱歉，这件事我帮不上忙。{WHAT_I_DO}", "out_of_scope")
+
+
+def to_staff(message: Inbound, session: Session) -> Text:
+    """Asked for a person: the public hotline, which always answers."""
+    return with_menu(session, "需要人工帮助的话，请拨打12345政务服务便民热线，会有工作人员为您解答。", "human")
 
 
 def leave(message: Inbound, session: Session) -> Text:

@@ -190,11 +190,3 @@ def test_web_requests_beyond_the_limit_get_429(client):
     assert refused.status_code == 429
     assert refused.get_json()["message"] == "请求过于频繁，请稍后再试"
     assert client.post("/api/v1/bookings", json=request_body(channel="phone"), headers=STAFF).status_code == 201
-
-
-def test_nlu_parse_shows_what_the_chat_understands(client):
-    body = {"text": "下周三上午在芙蓉区登记结婚", "now": "2026-05-18T10:00:00+08:00"}
-    assert client.post("/api/v1/nlu/parse", json=body).status_code == 401
-    answer = client.post("/api/v1/nlu/parse", json=body, headers=STAFF).get_json()
-    assert answer["intent"] == "booking"
-    assert answer["entities"] == {"date": "2026-05-27", "time": "上午", "office_id": "changsha-furong"}

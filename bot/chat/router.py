@@ -6,14 +6,16 @@
    a flow's own lists are read by the flow's step); a reply that shows no list clears it;
 4. the session's active flow; a flow that doesn't recognise the text lets it fall through,
    and after the digression is answered the flow's prompt is repeated so it resumes;
-5. intent detection over INTENTS, first match wins, in the order written;
-6. the handbook, which answers or honestly says what it doesn't cover.
+5. the intent the language stage (`bot.chat.nlu`: rules, then a trained classifier) decides,
+   or its clarifying question (a numbered list of intents) when it is unsure; the handbook
+   answers in-domain questions or honestly says what it doesn't cover.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from bot import messages as m
+from bot.chat import nlu
 from bot.messages import Inbound, Session
 from bot.replies import SILENT, News, Reply, Silent, Text
 from handlers import booking, donation, general, handbook
@@ -26,26 +28,23 @@ Handler = Callable[[Inbound, Session], Reply]
 class Intent:
     name: str  # also the menu CLICK key that opens it
     handler: Handler
-    words: tuple[str, ...] = ()  # any of these in the compacted text selects the intent
-    matches: Callable[[str], bool] | None = None  # for intents that need more than words
-
-    def wants(self, text: str) -> bool:
-        return any(w in text for w in self.words) or bool(self.matches and self.matches(text))
 
 
-# First match wins. Payment warnings come first so an account number is never echoed by
-# anything else; the specific booking intents (and ceremonies) precede the generic "预约".
+# Who answers each decision of the language stage (and each menu key).
 INTENTS: tuple[Intent, ...] = (
-    Intent("payment_warning", donation.payment_warning, matches=donation.looks_like_payment),
-    Intent("my_booking", booking.my_booking, words=("我的预约", "查预约", "查询预约", "预约查询", "我约的")),
-    Intent("cancel_booking", booking.cancel, words=("取消预约", "退约", "不约了", "取消登记")),
-    Intent("reschedule", booking.reschedule, words=("改约", "改期", "改预约", "换个时间", "改时间")),
-    Intent("ceremony", booking.ceremony, words=("颁证仪式", "颁证", "结婚仪式")),
-    Intent("booking", booking.start, words=("预约", "结婚登记", "登记结婚", "领证", "婚姻登记", "领结婚证", "扯证")),
-    Intent("volunteer", donation.volunteer, words=("志愿者", "志愿服务", "社工", "当志愿")),
-    Intent("donation", donation.start, matches=donation.matches),
-    Intent("handbook_menu", handbook.categories, words=("防疫问答", "防疫知识", "防疫手册")),
-    Intent("greeting", general.greeting, matches=general.is_greeting),
+    Intent(nlu.PAYMENT_WARNING, donation.payment_warning),
+    Intent("my_booking", booking.my_booking),
+    Intent("cancel_booking", booking.cancel),
+    Intent("reschedule", booking.reschedule),
+    Intent("ceremony", booking.ceremony),
+    Intent("booking", booking.start),
+    Intent("volunteer", donation.volunteer),
+    Intent("donation", donation.start),
+    Intent(nlu.HANDBOOK_MENU, handbook.categories),
+    Intent("handbook", handbook.ask),
+    Intent("greeting", general.greeting),
+    Intent("out_of_scope", general.decline),
+    Intent("human", general.to_staff),
     Intent("donation_materials", donation.start),  # the menu's 捐赠物资 button; free text goes to "donation"
 )
 INTENT_BY_NAME = {intent.name: intent for intent in INTENTS}
@@ -82,7 +81,12 @@ def _route(message: Inbound, session: Session) -> Reply:
     text = compact(message.text)
     if not text:
         return general.help_menu(message, session)
-    return _command(text, message, session) or _numbered(text, message, session) or _in_flow(text, message, session)
+    decision = nlu.understand(message.text, message.received_at, in_flow=session.flow is not None)
+    return (
+        _command(decision, message, session)
+        or _numbered(text, message, session)
+        or _in_flow(decision, message, session)
+    )
 
 
 def _by_kind(message: Inbound, session: Session) -> Reply | None:
@@ -109,17 +113,12 @@ def _by_kind(message: Inbound, session: Session) -> Reply | None:
     return None
 
 
-_LEAVE = {"取消", "退出", "算了", "不办了"}
-_HELP = {"帮助", "菜单", "help", "?", "？", "主菜单"}
-_MORE = {"更多", "继续", "下一页", "more"}
-
-
-def _command(text: str, message: Inbound, session: Session) -> Reply | None:
-    if text in _LEAVE:
+def _command(decision: nlu.Decision, message: Inbound, session: Session) -> Reply | None:
+    if decision.intent == nlu.LEAVE:
         return _tag(general.leave(message, session), "leave")
-    if text in _HELP or message.text.strip() in _HELP:
+    if decision.intent == nlu.HELP:
         return general.help_menu(message, session)
-    if text in _MORE:
+    if decision.intent == nlu.MORE:
         return general.more(message, session)
     return None
 
@@ -136,30 +135,30 @@ def _numbered(text: str, message: Inbound, session: Session) -> Reply | None:
     return _tag(handbook.pick(choice, message, session), "handbook")
 
 
-def _in_flow(text: str, message: Inbound, session: Session) -> Reply:
+def _in_flow(decision: nlu.Decision, message: Inbound, session: Session) -> Reply:
     flow = FLOWS.get(session.flow)
     if flow is not None:
         reply = flow.step(message, session)
         if reply is not None:
             return _tag(reply, session.flow)
         name = session.flow
-        answer = _by_intent(text, message, session)
+        answer = _by_intent(decision, message, session)
         if session.flow == name and isinstance(answer, Text) and answer.intent not in flow.own_intents:
             # A digression (say a handbook question mid-booking): answer, then resume the flow.
             return Text(f"{answer.content}\n\n{flow.resume_prompt(session)}", intent=answer.intent)
         return answer
-    return _by_intent(text, message, session)
+    return _by_intent(decision, message, session)
 
 
-def intent_of(text: str) -> Intent | None:
-    """The first intent in INTENTS that wants this (compacted) text; None: a handbook question."""
-    return next((intent for intent in INTENTS if intent.wants(text)), None)
+# A clarifying question offers intents by name; picking "防疫知识问答" opens the handbook's categories.
+_PICKED = {"handbook": nlu.HANDBOOK_MENU}
 
 
-def _by_intent(text: str, message: Inbound, session: Session) -> Reply:
-    intent = intent_of(text)
-    if intent is None:
-        return _tag(handbook.ask(message, session), "handbook")
+def _by_intent(decision: nlu.Decision, message: Inbound, session: Session) -> Reply:
+    if decision.intent == nlu.CLARIFY:
+        session.offer(general.INTENT_CHOOSER, [{"intent": _PICKED.get(name, name)} for name in decision.options])
+        return Text(nlu.clarifying_question(decision), intent="clarify")
+    intent = INTENT_BY_NAME.get(decision.intent, INTENT_BY_NAME["handbook"])  # a number no list wanted
     return _tag(intent.handler(message, session), intent.name)
 
 

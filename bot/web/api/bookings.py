@@ -213,40 +213,6 @@ def check_in(code: str):
     return _refusal(outcome)
 
 
-@blueprint.post("/nlu/parse")
-@staff_token_required
-def nlu_parse():
-    """What the chat understands from one message, for operators debugging a conversation."""
-    from bot.bookings import dates  # the chat's own modules; imported here so the API loads without them
-    from bot.chat import router
-    from knowledge.normalize import compact
-
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("text"), str):
-        return _error(400, "malformed", '请求体应为 JSON 对象，如 {"text": "下周三上午在芙蓉区登记"}')
-    now = _now()
-    if body.get("now"):
-        try:
-            now = datetime.fromisoformat(body["now"])
-        except (TypeError, ValueError):
-            return _invalid({"now": "now 应为 ISO 8601 时间，如 2026-05-18T10:00:00+08:00"})
-        now = now if now.tzinfo else now.replace(tzinfo=current_app.config["TONGZHOU"].tz)
-    text = body["text"]
-    intent = getattr(router.intent_of(compact(text)), "name", "handbook")
-    when = dates.parse_when(text, now)
-    entities = {}
-    if when.date:
-        entities["date"] = when.date.isoformat()
-    if when.time or when.half:
-        entities["time"] = when.time or when.half
-    found = office_data.current().find(text)
-    if len(found) == 1:
-        entities["office_id"] = found[0].id
-    elif found:
-        entities["office_ids"] = [o.id for o in found]
-    return jsonify(intent=intent, entities=entities)
-
-
 def _owned(code: str):
     """(booking, by_staff, None) when the caller may act on it — staff token, or code plus one applicant's
     ID number in the body — else (None, False, the refusal). A wrong pair is 404, like an unknown code."""

@@ -1,0 +1,133 @@
+"""The language stage (bot/chat/nlu.py) as the chat, the console and the API see it."""
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+
+from bot.chat import nlu
+from knowledge import intents
+from knowledge.normalize import compact
+from tests.chat import session_of
+
+STAFF = {"Authorization": "Bearer staff"}
+NOW = datetime(2026, 5, 18, 10, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+@pytest.fixture
+def staff_client(make_app):
+    return make_app(admin_token="staff").test_client()
+
+
+@pytest.fixture
+def always_unsure(monkeypatch):
+    """The model as trained, with thresholds no guess meets: every free text is asked back."""
+    model = intents.current()
+    monkeypatch.setattr(intents, "_model", intents.Model(model.classifier, intents.Thresholds(1.0, 1.0)))
+
+
+def test_parse_is_for_staff_and_shows_intent_and_entities(staff_client):
+    body = {"text": "下周三上午在芙蓉区登记结婚", "now": "2026-05-18T10:00:00+08:00"}
+    assert staff_client.post("/api/v1/nlu/parse", json=body).status_code == 401
+    answer = staff_client.post("/api/v1/nlu/parse", json=body, headers=STAFF).get_json()
+    assert answer["intent"] == "booking" and answer["runner_up"] and 0 < answer["confidence"] <= 1
+    assert answer["entities"] == {"date": "2026-05-27", "time": "上午", "office_id": "changsha-furong"}
+
+
+@pytest.mark.parametrize("text", ["取消", "帮助", "更多", "2", "把预约退了", "口罩怎么戴", "转人工", "明天天气怎么样"])
+def test_parse_answers_exactly_what_the_chat_decides(staff_client, text):
+    body = {"text": text, "now": "2026-05-18T10:00:00+08:00"}
+    answer = staff_client.post("/api/v1/nlu/parse", json=body, headers=STAFF).get_json()
+    assert answer == nlu.understand(text, NOW).to_json()
+
+
+def test_parse_refuses_malformed_requests_with_a_chinese_message(staff_client):
+    assert staff_client.post("/api/v1/nlu/parse", json=["x"], headers=STAFF).status_code == 400
+    bad_now = staff_client.post("/api/v1/nlu/parse", json={"text": "明天", "now": "下周"}, headers=STAFF)
+    assert bad_now.status_code == 422 and "ISO 8601" in bad_now.get_json()["message"]
+
+
+def test_commands_stay_rules():
+    assert [nlu.understand(t, NOW).intent for t in ("取消", "退出", "帮助", "菜单", "更多", "3")] == [
+        nlu.LEAVE,
+        nlu.LEAVE,
+        nlu.HELP,
+        nlu.HELP,
+        nlu.MORE,
+        nlu.CHOICE,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("把预约退了", "cancel_booking"),
+        ("不约了", "cancel_booking"),
+        ("咱们想约个日子结婚", "booking"),
+        ("我不取消 只是想换个日子", "reschedule"),
+        ("我约的是哪天来着", "my_booking"),
+        ("谢谢", "greeting"),
+        ("我要找工作人员", "human"),
+    ],
+)
+def test_citizens_own_words_reach_the_right_intent(text, intent):
+    assert nlu.understand(text, NOW).intent == intent
+
+
+def test_valid_id_numbers_are_entities_shown_masked_only():
+    decision = nlu.understand("我的身份证号是11010519491231002X", NOW)
+    assert decision.entities["id_numbers"] == ["1101**********002X"]
+    assert "11010519491231002X" not in str(decision.to_json())
+
+
+def test_an_unsure_guess_becomes_one_numbered_question_and_a_digit_picks(chat, always_unsure):
+    asked = chat.say("那个预约我想退了")
+    assert asked.startswith("您是想：\n1. ") and "\n2. " in asked
+    offered = session_of(chat.openid).choices
+    assert len(offered) == 2 and offered[0]["intent"] in nlu.OPTION_LABELS
+    picked = chat.say("1")
+    assert picked != asked and not picked.startswith("您是想")
+
+
+def test_a_clarifying_question_lasts_one_message(chat, always_unsure):
+    chat.say("那个预约我想退了")
+    chat.say("口罩怎么戴")
+    assert not any("intent" in choice for choice in session_of(chat.openid).choices)
+
+
+def test_inside_a_flow_the_stage_never_asks_with_digits(always_unsure):
+    assert nlu.understand("那个预约我想退了", NOW, in_flow=True).intent != nlu.CLARIFY
+
+
+def test_the_fast_scorer_gives_scikit_learns_own_probabilities():
+    classifier = intents.current().classifier
+    texts = [text for text, _ in intents.split("dev")]
+    decision = classifier.pipeline.decision_function([compact(t) for t in texts])
+    expected = np.exp(decision - decision.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    assert np.allclose([classifier.probabilities(t) for t in texts], expected)
+
+
+def test_the_model_gives_the_same_answers_from_many_threads():
+    classifier = intents.current().classifier
+    texts = [text for text, _ in intents.split("dev")] * 5
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(classifier.guess, texts)) == [classifier.guess(t) for t in texts]
+
+
+def test_a_misspelt_intent_in_the_bank_stops_start_up(tmp_path, monkeypatch):
+    (tmp_path / "train.yaml").write_text("bookin:\n  - 预约\n", encoding="utf-8")
+    monkeypatch.setattr(intents, "BANK", tmp_path)
+    with pytest.raises(intents.UtteranceDataError, match="bookin"):
+        intents.split("train")
+
+
+def test_the_console_shows_the_same_decision(app):
+    from bot import console
+
+    shown = console.nlu_text("把预约退了", NOW)
+    assert shown == json.dumps(nlu.understand("把预约退了", NOW).to_json(), ensure_ascii=False)
+    assert '"intent": "cancel_booking"' in shown
