@@ -31,6 +31,7 @@ BOOKING_VARIABLES = {
     "pii_retention_days": "PII_RETENTION_DAYS",
     "peak_capacity": "BOOKING_PEAK_CAPACITY",
     "epidemic_mode": "EPIDEMIC_MODE",
+    "residence_rule": "BOOKING_RESIDENCE_RULE",
 }
 
 

@@ -376,8 +376,12 @@ def _summary(f: Filling) -> str:
     names = [engine.mask_name(p["name"]) for p in people]
     numbers = [idcard.mask(p["id_number"]) for p in people]
     if data["goal"] == WAITLIST:
-        return _ask(f.session, CONFIRM, say.waitlist_summary(office, day.date, data.get("half", ""), names, numbers))
-    return _ask(f.session, CONFIRM, say.summary(office, day.date, data["time"], names, numbers))
+        return _ask(
+            f.session,
+            CONFIRM,
+            say.waitlist_summary(office, day.date, data.get("half", ""), names, numbers, _where(office)),
+        )
+    return _ask(f.session, CONFIRM, say.summary(office, day.date, data["time"], names, numbers, _where(office)))
 
 
 _ALL = frozenset({BOOK, WAITLIST, RESCHEDULE, CANCEL})
@@ -417,7 +421,12 @@ def _ask_office(session: Session) -> str:
     data, registry = session.data, offices.current()
     if data.get("nearby"):
         nearest = [(registry.get(office_id), km) for office_id, km in data["nearby"]]
-        return _ask(session, OFFICE, say.ask_nearby(nearest), [{"office_id": o.id} for o, _ in nearest])
+        return _ask(
+            session,
+            OFFICE,
+            say.ask_nearby(nearest, slots.nearby_rule(slots.rules())),
+            [{"office_id": o.id} for o, _ in nearest],
+        )
     if data.get("city"):
         in_city = registry.in_city(data["city"])
         return _ask(session, OFFICE, say.ask_office(data["city"], in_city), [{"office_id": o.id} for o in in_city])
@@ -429,7 +438,12 @@ def _ask_date(session: Session, office: offices.Office, now: datetime) -> str:
     days = engine.availability_for(
         [(office, d) for d in slots.window_days(now, slots.rules())], now=now, rules=slots.rules()
     )
-    return _ask(session, DATE, say.ask_date(office, days), [{"date": d.date.isoformat()} for d in days if d.open])
+    return _ask(
+        session,
+        DATE,
+        say.ask_date(office, days, _where(office)),
+        [{"date": d.date.isoformat()} for d in days if d.open],
+    )
 
 
 def _ask_slot(session: Session, office: offices.Office, day: slots.DayAvailability, now: datetime) -> str:
@@ -541,6 +555,10 @@ def _update_person(session: Session, who: int, **fields: str) -> None:
 def _office(session: Session) -> offices.Office | None:
     office_id = session.data.get("office_id")
     return offices.current().get(office_id) if office_id else None
+
+
+def _where(office: offices.Office) -> str:
+    return slots.where_to_register(office, slots.rules())
 
 
 def _cutoff_cn() -> str:

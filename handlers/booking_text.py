@@ -9,7 +9,7 @@ from datetime import date
 
 from bot.bookings.engine import Alternative, Booking
 from bot.bookings.slots import DayAvailability
-from bot.bookings.wording import ORDINALS, WHAT_TO_BRING, date_cn, day_cn, when_cn
+from bot.bookings.wording import ON_THE_DAY, ORDINALS, WHAT_TO_BRING, date_cn, day_cn, when_cn
 from bot.replies import numbered
 from knowledge.offices import UNVERIFIED, Office
 
@@ -39,16 +39,25 @@ def ask_office(city: str, offices: Sequence[Office]) -> str:
     return "\n".join([f"{city}的婚姻登记处，回复数字选择：", *numbered([o.name for o in offices])])
 
 
-def ask_nearby(nearest: Sequence[tuple[Office, float]]) -> str:
+def ask_nearby(nearest: Sequence[tuple[Office, float]], rule: str = "") -> str:
+    """`rule`: where a couple may register (slots.nearby_rule), said before the list."""
     lines = [f"{office.name}（约{km:.1f}公里）" for office, km in nearest]
-    return "\n".join(["离您最近的婚姻登记处，回复数字选择：", *numbered(lines), "都不合适的话，可以直接回复区县名。"])
+    return "\n".join(
+        [
+            *([rule] if rule else []),
+            "离您最近的婚姻登记处，回复数字选择：",
+            *numbered(lines),
+            "都不合适的话，可以直接回复区县名。",
+        ]
+    )
 
 
-def ask_date(office: Office, days: Sequence[DayAvailability]) -> str:
+def ask_date(office: Office, days: Sequence[DayAvailability], where: str = "") -> str:
+    """`where`: what the office accepts (slots.where_to_register), told as soon as it is chosen."""
     open_days = [d for d in days if d.open]
     if not open_days:
         return f"{office.name}近期没有可以预约的日期。可以回复“改登记处”换一个登记处，或过几天再来看看。"
-    lines = [f"{office.name}可预约的日期（回复数字，或直接说“明天下午”“12月3日”）："]
+    lines = [*([where] if where else []), f"{office.name}可预约的日期（回复数字，或直接说“明天下午”“12月3日”）："]
     lines += numbered(
         [f"{day_cn(d.date)} 余{d.remaining}个{'（' + d.peak + '，名额紧张）' if d.peak else ''}" for d in open_days]
     )
@@ -109,11 +118,12 @@ def applicant_lines(names: Sequence[str], numbers: Sequence[str]) -> list[str]:
     ]
 
 
-def summary(office: Office, day: date, hhmm: str, names: Sequence[str], numbers: Sequence[str]) -> str:
+def summary(office: Office, day: date, hhmm: str, names: Sequence[str], numbers: Sequence[str], where: str = "") -> str:
     return "\n".join(
         [
             "请核对预约信息：",
             f"登记处：{office.name}",
+            *([where] if where else []),
             f"时间：{when_cn(day, hhmm)}",
             *applicant_lines(names, numbers),
             f"无误请回复“确认”。{HOW_TO_CHANGE}",
@@ -121,11 +131,14 @@ def summary(office: Office, day: date, hhmm: str, names: Sequence[str], numbers:
     )
 
 
-def waitlist_summary(office: Office, day: date, half: str, names: Sequence[str], numbers: Sequence[str]) -> str:
+def waitlist_summary(
+    office: Office, day: date, half: str, names: Sequence[str], numbers: Sequence[str], where: str = ""
+) -> str:
     return "\n".join(
         [
             "请核对候补信息：",
             f"登记处：{office.name}",
+            *([where] if where else []),
             f"候补：{day_cn(day)}{half or '任意时段'}，有空位时按排队顺序自动为您预约并通知您",
             *applicant_lines(names, numbers),
             f"无误请回复“确认”。{HOW_TO_CHANGE}",
@@ -173,7 +186,7 @@ def booked(booking: Booking, office: Office, cutoff: str, ceremony_notice: str) 
             f"登记处：{booking.office_name}",
             f"时间：{when_cn(booking.date, booking.time)}",
             *applicant_lines(booking.names, booking.id_numbers),
-            WHAT_TO_BRING,
+            WHAT_TO_BRING + ON_THE_DAY,
             office_contact(office),
             *([ceremony_notice] if ceremony_notice else []),
             f"需要取消请回复“取消预约”，改时间请回复“改约”（最晚在预约开始前{cutoff}）。",
@@ -184,7 +197,7 @@ def booked(booking: Booking, office: Office, cutoff: str, ceremony_notice: str) 
 def rescheduled(booking: Booking) -> str:
     return (
         f"改约成功！确认码不变：{booking.code}\n"
-        f"新的时间：{booking.office_name} {when_cn(booking.date, booking.time)}\n{WHAT_TO_BRING}"
+        f"新的时间：{booking.office_name} {when_cn(booking.date, booking.time)}\n{WHAT_TO_BRING}{ON_THE_DAY}"
     )
 
 
@@ -200,7 +213,7 @@ def my_bookings(active: Sequence[Booking]) -> str:
         [
             "您的预约：",
             *[booking_line(b) for b in active],
-            WHAT_TO_BRING,
+            WHAT_TO_BRING + ON_THE_DAY,
             "需要取消请回复“取消预约”，改时间请回复“改约”。",
         ]
     )

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.bookings import engine
+from bot.bookings import engine, wording
 from bot.bookings.slots import BookingRules
 from bot.chat import sessions
 from bot.wechat import simulate
@@ -407,3 +407,34 @@ def test_changing_the_office_keeps_the_day_and_time(citizen):
     assert "哪个登记处" in citizen.say("改登记处")
     summary = citizen.say("天心区")
     assert "登记处：长沙市天心区婚姻登记处" in summary and "12月2日（周三） 09:00" in summary
+
+
+# ---- what the law asks: what to bring, where to register (《婚姻登记条例》第四条、第五条) ---------------
+
+
+def test_the_couple_confirm_that_one_of_them_is_registered_where_the_office_is(citizen):
+    citizen.say("下周三上午在芙蓉区登记结婚")
+    citizen.say("2")
+    summary = fill_in_couple(citizen)
+    assert "本处受理一方户口在芙蓉区的登记，请确认你们有一方的常住户口在芙蓉区。" in summary
+    assert "无误请回复“确认”" in summary
+
+
+def test_choosing_an_office_by_number_says_whose_registrations_it_takes(citizen):
+    citizen.click("booking")
+    citizen.say("1")  # 长沙市
+    assert "本处受理一方户口在芙蓉区的登记" in citizen.say("1")
+
+
+def test_the_nearest_offices_come_with_the_place_of_residence_rule(citizen):
+    reply = citizen.send_location(28.19, 113.03)
+    assert "须到一方常住户口所在地的婚姻登记处办理" in reply and "离您最近的婚姻登记处" in reply
+
+
+def test_the_confirmation_lists_household_registers_id_cards_and_photos(citizen):
+    citizen.say("下周三上午在芙蓉区登记结婚")
+    citizen.say("2")
+    fill_in_couple(citizen)
+    reply = citizen.say("确认")
+    assert wording.WHAT_TO_BRING in reply
+    assert "户口簿、身份证" in reply and "3张2寸近期半身免冠合影" in reply and "现场签署" in reply

@@ -9,12 +9,15 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import yaml
+
 from bot import queue
 from bot.bookings import closures, engine, idcard, reminders, wording
 from bot.bookings.slots import BookingRules
 from knowledge.offices import Office, Registry
 
 TZ = ZoneInfo("Asia/Shanghai")
+ROOT = Path(__file__).resolve().parents[1]
 FURONG = Office("changsha-furong", "长沙市芙蓉区婚姻登记处", "长沙市", "芙蓉区", 28.19, 113.03, capacity=2)
 TIANXIN = Office("changsha-tianxin", "长沙市天心区婚姻登记处", "长沙市", "天心区", 28.11, 112.99, capacity=2)
 CHANGSHA = Registry([FURONG, TIANXIN])
@@ -433,3 +436,23 @@ def test_a_closure_known_in_advance_refuses_bookings_and_waitlists_without_any_s
     waiting = engine.join_waitlist(FURONG, TUESDAY, couple(), now=NOW)
     assert (waiting.kind, waiting.message) == (engine.CLOSED, "该日已暂停登记：场所消毒")
     assert book(office=TIANXIN).kind == engine.CONFIRMED
+
+
+def test_what_to_bring_is_one_wording_in_every_channel_and_the_handbook(r):
+    """《婚姻登记条例》第五条: 户口簿、身份证 for each party and three photos; the chat, the /book page, the
+    phone confirmation, reminders, waitlist notices and the handbook all say the same string."""
+    holder = book(openid="o-holder").booking
+    engine.join_waitlist(FURONG, TUESDAY, couple(), now=NOW, openid="o-waiting")
+    engine.cancel(holder.code, now=NOW)
+    promoted_notice = json.loads(r.lindex("notices:pending", -1))["text"]
+    assert wording.WHAT_TO_BRING in promoted_notice
+    assert wording.WHAT_TO_BRING in reminders.text(holder, "24h")
+    handbook = yaml.safe_load((ROOT / "knowledge" / "handbook.yaml").read_text(encoding="utf-8"))
+    (materials,) = [e for e in handbook["entries"] if e["id"] == "marriage-materials"]
+    assert wording.WHAT_TO_BRING in materials["answer"]
+
+
+def test_no_channel_still_says_an_id_card_alone_is_enough():
+    for path in [*(ROOT / "bot").rglob("*.py"), *(ROOT / "bot").rglob("*.html"), *(ROOT / "handlers").rglob("*.py")]:
+        assert "请双方携带本人身份证" not in path.read_text(encoding="utf-8"), path
+    assert "婚姻登记照常办理" not in wording.CEREMONIES_SUSPENDED  # 2020-02-02: all registration was cancelled

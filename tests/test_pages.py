@@ -226,3 +226,8 @@ def test_when_an_admin_switches_epidemic_mode_off_the_chat_stops_saying_ceremoni
     client.post("/admin/calendar/epidemic", data={"on": "0", "csrf_token": csrf_token(client, "/admin/calendar")})
 
     assert citizen.say("颁证仪式还办吗") == booking_text.CEREMONY_HELD
+
+
+def test_choosing_an_office_on_the_web_says_whose_registrations_it_takes(client, r):
+    page = client.get("/book?office=changsha-furong").get_data(as_text=True)
+    assert "本处受理一方户口在芙蓉区的登记，请确认你们有一方的常住户口在芙蓉区。" in page

@@ -39,6 +39,7 @@ class BookingRules:
     pii_retention_days: int = 30  # names and ID hashes are removed this long after the booking date
     peak_capacity: int = 0  # couples per slot on peak dates; 0 keeps each office's own capacity
     epidemic_mode: bool = True  # ceremonies suspended while on
+    residence_rule: bool = True  # register where one party's 常住户口 is (《婚姻登记条例》第四条)
 
     @classmethod
     def from_config(cls, settings: Config) -> "BookingRules":
@@ -213,6 +214,16 @@ def quieter_days(day: date, now: datetime, rules: BookingRules, count: int = 2) 
     """Open, non-peak days nearest to `day` inside the window: what to offer instead of a peak date."""
     candidates = [d for d in window_days(now, rules) if d != day and not calendar_reason(d) and not peak_name(d)]
     return sorted(candidates, key=lambda d: (abs((d - day).days), d))[:count]
+
+
+def where_to_register(office: Office, rules: BookingRules) -> str:
+    """What the couple confirms when choosing `office` ("" where the place of residence doesn't matter)."""
+    return wording.registered_here(office.district) if rules.residence_rule else ""
+
+
+def nearby_rule(rules: BookingRules) -> str:
+    """Said with the offices nearest to a shared location ("" where the place of residence doesn't matter)."""
+    return wording.WHERE_TO_REGISTER if rules.residence_rule else ""
 
 
 def ceremony_notice(rules: BookingRules) -> str:

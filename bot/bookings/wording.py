@@ -8,8 +8,17 @@ from datetime import date, datetime
 WEEKDAYS = "一二三四五六日"
 ORDINALS = ("第一位", "第二位")
 
-# 《婚姻登记条例》(2003) 第五条; the declaration of no spouse and no close kinship is signed at the office.
-WHAT_TO_BRING = "请双方携带本人身份证，全程佩戴口罩，到场不早于预约时间前10分钟。"
+# 《婚姻登记条例》(2003) 第五条 and the registration work rules: each party's own 户口簿 and 身份证, three
+# joint photos; the declaration of no spouse and no close kinship is signed at the office. The
+# handbook's answer (knowledge/handbook.yaml, marriage-materials) carries this same string.
+WHAT_TO_BRING = (
+    "双方各带本人的户口簿、身份证，以及3张2寸近期半身免冠合影；"
+    "无配偶以及与对方当事人没有直系血亲和三代以内旁系血亲关系的签字声明，在登记处现场签署。"
+)
+# The epidemic-time part of the visit.
+ON_THE_DAY = "请全程佩戴口罩，到场不早于预约时间前10分钟。"
+# 《婚姻登记条例》(2003) 第四条, said where a couple chooses among offices.
+WHERE_TO_REGISTER = "按《婚姻登记条例》第四条，结婚登记须到一方常住户口所在地的婚姻登记处办理。"
 
 # Keyed by the engine's statuses (bot/bookings/engine.py); a test checks every status has its name.
 STATUS_NAMES = {
@@ -20,14 +29,18 @@ STATUS_NAMES = {
     "no_show": "未到场",
 }
 
-CEREMONIES_SUSPENDED = "疫情防控期间，结婚颁证仪式暂停举办；婚姻登记照常办理，须提前预约、错峰到场。"
+# Not "登记照常办理": some days all registration was cancelled (2020-02-02, closures.SEED_CLOSURES).
+CEREMONIES_SUSPENDED = (
+    "疫情防控期间，结婚颁证仪式暂停举办；婚姻登记须通过电话、网络或微信提前预约、错峰到场，"
+    "全省暂停登记的日子（如2020年2月2日）不办理。"
+)
 
 # What the outbound messenger sends. {date}, {reason} and {options} are filled in Python; the
 # scripts fill {code}, {office} and {time} per booking, since one closure reaches many bookings.
 NOTICE_TEMPLATES = {
     "waitlist_promoted": (
         "您候补的{office}{date} {time}有了空位，已自动为您预约，确认码 {code}。"
-        f"{WHAT_TO_BRING}不能前往请回复“取消预约”。"
+        f"{WHAT_TO_BRING}{ON_THE_DAY}不能前往请回复“取消预约”。"
     ),
     "cancelled_by_office": (
         "抱歉，{office}{date}因{reason}暂停登记，您的预约（确认码 {code}）已取消。{options}回复“预约”即可重新选择时间。"
@@ -70,6 +83,11 @@ def clock_cn(moment: datetime) -> str:
     return moment.strftime("%H:%M")
 
 
+def registered_here(district: str) -> str:
+    """What an office accepts, to be confirmed by the couple when they choose it (条例 第四条)."""
+    return f"本处受理一方户口在{district}的登记，请确认你们有一方的常住户口在{district}。"
+
+
 def closed(reason: str) -> str:
     """Why a day that staff closed cannot be booked."""
     return f"该日已暂停登记：{reason}"
@@ -83,5 +101,5 @@ def reminder(office_name: str, lead: str, day: date, hhmm: str, code: str) -> st
     """The reminder `lead` ("24h" or "2h") before a booking."""
     return (
         f"【婚姻登记预约提醒】您预约的{office_name}婚姻登记时间为{REMINDER_LEAD_WORDS[lead]} {slot_cn(day, hhmm)}，"
-        f"确认码 {code}。{WHAT_TO_BRING}不能前往请回复“取消预约”。"
+        f"确认码 {code}。{WHAT_TO_BRING}{ON_THE_DAY}不能前往请回复“取消预约”。"
     )

@@ -99,6 +99,7 @@ def _day_page(phone_form: dict | None = None, phone_errors: dict | None = None, 
         phone_errors=phone_errors or {},
         people_fields=PEOPLE_FIELDS,
         mask_phone=mask_phone,
+        where_to_register=slots.where_to_register(office, web.rules()),
     ), status
 
 
@@ -165,7 +166,10 @@ def phone_booking():
             errors = {"time": outcome.message + (f"。可选：{free}" if free else "")}
         return _day_page(form, errors, 422)
     b = outcome.booking
-    flash(f"电话预约成功：确认码 {b.code}，{b.office_name} {b.date:%m月%d日} {b.time}。请把确认码告诉来电人。")
+    flash(
+        f"电话预约成功：确认码 {b.code}，{b.office_name} {b.date:%m月%d日} {b.time}。"
+        f"请把确认码告诉来电人，并告知：{wording.WHAT_TO_BRING}"
+    )
     return redirect(url_for(".day", office=office.id, date=day_asked.isoformat()))
 
 

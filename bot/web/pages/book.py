@@ -13,7 +13,7 @@ import time
 from flask import Blueprint, redirect, render_template, request, session, url_for
 
 from bot.bookings import engine, wording
-from bot.bookings.slots import ceremony_notice, window_days
+from bot.bookings.slots import ceremony_notice, where_to_register, window_days
 from bot.web import auth, ratelimit
 from bot.web.api import bookings as bookings_api
 from bot.web.pages import web
@@ -64,7 +64,7 @@ def done():
     booking = engine.get(session.get(BOOKED, ""))
     if booking is None:
         return redirect(url_for(".form"))
-    return render_template("book/done.html", booking=booking, what_to_bring=wording.WHAT_TO_BRING)
+    return render_template("book/done.html", booking=booking, what_to_bring=wording.WHAT_TO_BRING + wording.ON_THE_DAY)
 
 
 @blueprint.get("/manage")
@@ -156,6 +156,7 @@ def _form_page(form: dict, errors: dict, status: int = 200, outcome: engine.Outc
         people_fields=PEOPLE_FIELDS,
         attempt=form.get("attempt") or secrets.token_urlsafe(12),
         ceremony=ceremony_notice(rules),
+        where_to_register=where_to_register(office, rules) if office else "",
     ), status
 
 
