@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from bot.bookings import closures, engine
+from bot.bookings import closures, engine, wording
 from bot.web.pages import staff
 from tests.pages_support import FURONG, MONDAY, TZ, Clock, book_couple, pages_app
 from tests.test_applicants import make_id
@@ -192,7 +192,7 @@ def test_a_couple_books_on_the_web_and_cancels_with_the_code_and_an_id_number(pa
     code = page.inner_text("#code")
     assert "长沙市芙蓉区婚姻登记处" in page.inner_text("main") and "11月24日（周二） 09:00" in page.inner_text("main")
     assert HIM not in page.content() and "张*" in page.inner_text("main")
-    assert "请双方携带本人身份证，全程佩戴口罩" in page.inner_text("main")
+    assert wording.WHAT_TO_BRING in page.inner_text("main") and "全程佩戴口罩" in page.inner_text("main")
     screenshot(page, "book-done")
 
     page.click("text=查询或取消预约")
