@@ -22,7 +22,7 @@ MAX_BODY_BYTES = 64 * 1024  # WeChat's messages are a few KB; anything near this
 def create_app(config: Config | None = None) -> Flask:
     config = use(config or Config.from_env())
     logs.setup()
-    store.connect(config.redis_url)
+    store.connect_for(config)
 
     app = Flask(__name__)
     app.json = _JSONProvider(app)
@@ -47,6 +47,14 @@ def create_app(config: Config | None = None) -> Flask:
     def _http_error(error: HTTPException):
         # Short plain answers: never Werkzeug's HTML page, never a stack trace.
         return Response(error.name.lower(), status=error.code, mimetype="text/plain")
+
+    def _store_unavailable(error: Exception):
+        # Redis down, failing over, or not yet replicating: a retry soon will work (bookings are idempotent).
+        app.logger.warning("store unavailable: %s", error)
+        return Response("系统繁忙，请稍后再试", status=503, mimetype="text/plain", headers={"Retry-After": "2"})
+
+    for unavailable in store.UNAVAILABLE:
+        app.register_error_handler(unavailable, _store_unavailable)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

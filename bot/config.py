@@ -48,6 +48,15 @@ class Config:
     wechat_api_base: str = "https://api.weixin.qq.com/cgi-bin/"
     max_clock_skew: int = 300
     redis_url: str = ""
+    # High availability: discover the primary through Redis Sentinel instead of one REDIS_URL.
+    redis_sentinels: tuple[tuple[str, int], ...] = ()
+    redis_sentinel_master: str = ""
+    redis_password: str = ""  # the data nodes' password (Sentinel mode; a REDIS_URL carries its own)
+    redis_sentinel_password: str = ""
+    redis_db: int = 0  # the database number in Sentinel mode
+    # A booking is confirmed only once this many replicas hold it (WAIT); 0 skips the wait.
+    redis_wait_replicas: int = 0
+    redis_wait_ms: int = 500
     host: str = "127.0.0.1"
     port: int = 5000
     admin_token: str = ""
@@ -71,6 +80,11 @@ class Config:
         return ZoneInfo(self.tz_name)
 
     @property
+    def redis_configured(self) -> bool:
+        """A real Redis (a URL or Sentinels), as opposed to the embedded in-process store."""
+        return bool(self.redis_url or self.redis_sentinels)
+
+    @property
     def safe_mode_ready(self) -> bool:
         return bool(self.wechat_aes_key)
 
@@ -85,6 +99,14 @@ class Config:
             wechat_api_base=env.get("WECHAT_API_BASE") or cls.wechat_api_base,
             max_clock_skew=_int(env, "WECHAT_MAX_CLOCK_SKEW", 300),
             redis_url=env.get("REDIS_URL", ""),
+            redis_sentinels=_addresses(env, "REDIS_SENTINELS"),
+            redis_sentinel_master=env.get("REDIS_SENTINEL_MASTER", ""),
+            redis_password=env.get("REDIS_PASSWORD", ""),
+            redis_sentinel_password=env.get("REDIS_SENTINEL_PASSWORD", ""),
+            redis_db=_int(env, "REDIS_DB", 0),
+            # With Sentinel there is a replica to wait for; a single server has none.
+            redis_wait_replicas=_int(env, "REDIS_WAIT_REPLICAS", 1 if env.get("REDIS_SENTINELS") else 0),
+            redis_wait_ms=_int(env, "REDIS_WAIT_MS", 500),
             host=env.get("HOST") or "127.0.0.1",
             port=_int(env, "PORT", 5000),
             admin_token=env.get("ADMIN_TOKEN", ""),
@@ -121,6 +143,12 @@ class Config:
                 raise ConfigError(f"REDIS_URL has a bad port: {self.redis_url!r}") from None
         if not 0 <= self.web_office_day_share_percent <= 100:
             raise ConfigError("WEB_OFFICE_DAY_SHARE_PERCENT must be between 0 and 100")
+        if self.redis_sentinels and not self.redis_sentinel_master:
+            raise ConfigError("REDIS_SENTINEL_MASTER is required with REDIS_SENTINELS (the name the Sentinels monitor)")
+        if self.redis_sentinels and self.redis_url:
+            raise ConfigError("set REDIS_URL or REDIS_SENTINELS, not both")
+        if self.redis_wait_replicas < 0 or self.redis_wait_ms <= 0:
+            raise ConfigError("REDIS_WAIT_REPLICAS must be 0 or more and REDIS_WAIT_MS a positive number of ms")
         if self.max_clock_skew < 0:
             raise ConfigError("WECHAT_MAX_CLOCK_SKEW must be 0 (off) or a positive number of seconds")
         try:
@@ -167,6 +195,20 @@ def _int(env, name, default):
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _addresses(env, name) -> tuple[tuple[str, int], ...]:
+    """`host:port,host:port` → ((host, port), …); anything else names the variable."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return ()
+    addresses = []
+    for item in raw.split(","):
+        host, _, port = item.strip().rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigError(f"{name} must be host:port,host:port,…, got {item.strip()!r}")
+        addresses.append((host.strip("[]"), int(port)))
+    return tuple(addresses)
 
 
 def _check_aes_key(key):

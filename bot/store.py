@@ -1,17 +1,40 @@
 """The one owner of the Redis connection. Nothing else constructs clients.
 
 `REDIS_URL` set: a pooled client with sub-second timeouts, so a dead Redis costs a citizen about a
-second, not a hung worker. Unset: an embedded in-process fakeredis (with Lua) so `make run`
-works with no Redis installed; it keeps nothing and says so in the log.
+second, not a hung worker. `REDIS_SENTINELS` set: the same client, but each new connection asks the
+Sentinels where the primary is, so after a failover the next request reaches the new primary
+without a restart. Neither: an embedded in-process fakeredis (with Lua) so `make run` works with no
+Redis installed; it keeps nothing and says so in the log.
+
+Writes that confirm something to a citizen (bookings) go through `run_replicated`: the script and
+a `WAIT` for the replicas travel on one connection, so "预约成功" is said only once a replica holds
+the booking and a failover cannot take it back.
 """
 
 import logging
 
 import redis
+from redis.connection import DefaultParser
+from redis.sentinel import Sentinel
 
 log = logging.getLogger(__name__)
 
 _client = None
+_wait = (0, 0)  # (replicas, ms) that run_replicated waits for
+
+
+class NotReplicated(redis.exceptions.ConnectionError):
+    """No replica acknowledged a write in time: the caller says "busy" and the user retries."""
+
+
+class NoReplicas(redis.exceptions.ResponseError):
+    """A primary under `min-replicas-to-write` refused a write: too few replicas are connected."""
+
+
+class _Parser(DefaultParser):
+    # redis-py reads NOREPLICAS as a plain ResponseError, which would look like a bug of ours.
+    EXCEPTION_CLASSES = {**DefaultParser.EXCEPTION_CLASSES, "NOREPLICAS": NoReplicas}
+
 
 # Errors that mean "the store is unavailable right now", as opposed to a bug in our own code.
 UNAVAILABLE = (
@@ -20,21 +43,46 @@ UNAVAILABLE = (
     redis.exceptions.BusyLoadingError,
     redis.exceptions.OutOfMemoryError,  # full under maxmemory-policy noeviction: refuses writes
     redis.exceptions.ReadOnlyError,  # a replica after a failover
+    NoReplicas,  # a primary cut off from its replicas (min-replicas-to-write)
 )
+# NotReplicated is a ConnectionError, so it is in UNAVAILABLE too.
+
+_TIMEOUTS = {
+    "socket_timeout": 0.8,  # one stalled call still leaves time to answer "系统繁忙" within 1 s
+    "socket_connect_timeout": 0.5,
+}
+_CLIENT_OPTIONS = {
+    **_TIMEOUTS,
+    "decode_responses": True,
+    "health_check_interval": 15,
+    "retry_on_timeout": False,
+    "parser_class": _Parser,
+}
+
+
+def connect_for(config):
+    """Make the process-wide client that `config` describes (Sentinels, a URL, or embedded)."""
+    global _wait
+    _wait = (config.redis_wait_replicas, config.redis_wait_ms)
+    if not config.redis_sentinels:
+        return connect(config.redis_url)
+    global _client
+    sentinel = Sentinel(
+        list(config.redis_sentinels),
+        sentinel_kwargs={**_TIMEOUTS, "password": config.redis_sentinel_password or None},
+        password=config.redis_password or None,
+        db=config.redis_db,
+        **_CLIENT_OPTIONS,
+    )
+    _client = sentinel.master_for(config.redis_sentinel_master)
+    return _client
 
 
 def connect(url: str):
     """Make the process-wide client for `url` ('' → embedded store) and return it."""
     global _client
     if url:
-        _client = redis.Redis.from_url(
-            url,
-            decode_responses=True,
-            socket_timeout=0.8,  # one stalled call still leaves time to answer "系统繁忙" within 1 s
-            socket_connect_timeout=0.5,
-            health_check_interval=15,
-            retry_on_timeout=False,
-        )
+        _client = redis.Redis.from_url(url, **_CLIENT_OPTIONS)
     else:
         import fakeredis
 
@@ -48,6 +96,31 @@ def client():
     if _client is None:
         raise RuntimeError("store.connect() has not been called (create_app does it)")
     return _client
+
+
+def run_replicated(source: str, args=()):
+    """Run a Lua script (no keys) that changes bookings; once it has, wait until the configured
+    number of replicas hold its writes. Raises NotReplicated when they don't in time."""
+    replicas, ms = _wait
+    if not replicas:
+        return run_script(source, (), args)
+    registered = script(source)
+    for attempt in range(2):
+        # One pipeline, so WAIT runs on the connection that wrote (WAIT counts that connection's writes).
+        pipe = client().pipeline(transaction=False)
+        pipe.evalsha(registered.sha, 0, *args)
+        pipe.wait(replicas, ms)
+        try:
+            result, acknowledged = pipe.execute()
+            break
+        except redis.exceptions.NoScriptError:  # a new primary after a failover has not seen it yet
+            if attempt:
+                raise
+            client().script_load(source)
+    if acknowledged < replicas:
+        log.warning("write acknowledged by %s of %s replicas within %s ms", acknowledged, replicas, ms)
+        raise NotReplicated(f"{acknowledged} of {replicas} replicas acknowledged")
+    return result
 
 
 def reachable() -> bool:

@@ -25,6 +25,10 @@ ROOT = Path(__file__).resolve().parents[1]
         ({"REDIS_URL": "redis://127.0.0.1:notaport/0"}, "REDIS_URL"),
         ({"PORT": "eighty"}, "PORT"),
         ({"TZ_NAME": "Mars/Olympus"}, "TZ_NAME"),
+        ({"REDIS_SENTINELS": "10.0.0.1"}, "REDIS_SENTINELS"),
+        ({"REDIS_SENTINELS": "127.0.0.1:26379"}, "REDIS_SENTINEL_MASTER"),
+        ({"REDIS_SENTINELS": "127.0.0.1:26379", "REDIS_SENTINEL_MASTER": "m", "REDIS_URL": "redis://x/0"}, "REDIS_URL"),
+        ({"REDIS_WAIT_MS": "0"}, "REDIS_WAIT_MS"),
     ],
 )
 def test_bad_configuration_is_named_in_one_line(env, named):

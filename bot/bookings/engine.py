@@ -818,8 +818,10 @@ def _booking(raw: dict, history: list[str]) -> Booking:
 
 
 def _run(name: str, **args) -> dict:
-    """Run the booking script `name` with named arguments (its `A` table); its answer, decoded by name."""
-    answer = store.run_script(_sources()[name], (), (json.dumps(args, ensure_ascii=False),))
+    """Run the booking script `name` with named arguments (its `A` table); its answer, decoded by name.
+
+    Every script changes bookings, so its answer stands only once a replica holds the change (WAIT)."""
+    answer = store.run_replicated(_sources()[name], (json.dumps(args, ensure_ascii=False),))
     return json.loads(answer)
 
 

@@ -34,7 +34,7 @@ def main(argv=None) -> int:
     if not (config.wechat_appid and config.wechat_secret):
         print("configuration error: WECHAT_APPID and WECHAT_SECRET are needed to push the menu", file=sys.stderr)
         return 2
-    store.connect(config.redis_url)  # the access token is shared through the store
+    store.connect_for(config)  # the access token is shared through the store
     print(f"menu pushed: {push(config)}")
     return 0
 
