@@ -293,7 +293,7 @@ def test_the_service_rides_through_the_primarys_death(nodes, tmp_path, capsys):
             booking = engine.get(code)
             assert booking and booking.active and booking.openid == openid, code
         places = Counter(b.time for b in engine.on_day(FURONG.id, day) if b.active)
-        assert set(places) == set(times) and max(places.values()) <= slots.capacity(office, day, slots.current_rules())
+        assert set(places) == set(times) and max(places.values()) <= slots.capacity(office, day, slots.rules())
         # "系统繁忙" only after the kill, and the same app (never restarted) answers normally again.
         assert not any(BUSY in answer for answer in replies[: 6 * KILL_AFTER]), replies
         assert "您可以直接回复数字或文字" in say(port, "o-ha-after", "帮助")
