@@ -92,7 +92,12 @@ def _date_step(message: Inbound, text: str, session: Session, now: datetime) -> 
         session.data.update(choice)
         session.data.pop("time", None)
         return ask_next(session, now)
-    return ask_next(session, now) if absorb(message.text, session, now) else None
+    if absorb(message.text, session, now):
+        return ask_next(session, now)
+    unclear = dates.parse_when(message.text, now).unclear
+    if unclear:  # "月底前": a time, but not one day — ask again, with examples, rather than guess
+        return _failed(session, "date", f"“{unclear}”还定不下具体哪一天，请说一个日期，比如{dates.EXAMPLES}", now)
+    return None
 
 
 def _slot_step(message: Inbound, text: str, session: Session, now: datetime) -> str | None:

@@ -7,6 +7,7 @@ and changed without touching the dialogue. Names and ID numbers arrive here alre
 from collections.abc import Sequence
 from datetime import date
 
+from bot.bookings import dates
 from bot.bookings.engine import Alternative, Booking
 from bot.bookings.slots import DayAvailability
 from bot.bookings.wording import ON_THE_DAY, ORDINALS, WHAT_TO_BRING, date_cn, day_cn, when_cn
@@ -57,7 +58,7 @@ def ask_date(office: Office, days: Sequence[DayAvailability], where: str = "") -
     open_days = [d for d in days if d.open]
     if not open_days:
         return f"{office.name}近期没有可以预约的日期。可以回复“改登记处”换一个登记处，或过几天再来看看。"
-    lines = [*([where] if where else []), f"{office.name}可预约的日期（回复数字，或直接说“明天下午”“12月3日”）："]
+    lines = [*([where] if where else []), f"{office.name}可预约的日期（回复数字，或直接说{dates.EXAMPLES}）："]
     lines += numbered(
         [f"{day_cn(d.date)} 余{d.remaining}个{'（' + d.peak + '，名额紧张）' if d.peak else ''}" for d in open_days]
     )

@@ -1,4 +1,5 @@
-"""When a citizen wants to register, from their own words: 明天、下周三上午、5月20号、12.1、下午两点半.
+"""When a citizen wants to register, from their own words: 明天、下周三上午、5月20号、12.1、下午两点半、
+3天后、两周后、下下周、这个月28号.
 
 A compact rule parser rather than a library: the expressions a booking needs are few, the
 libraries measured on them (ChineseTimeNLP, jionlp, dateparser) miss some and need our rules
@@ -7,7 +8,8 @@ none is thread-safe. Everything here is pure: module-level compiled patterns and
 so any number of threads may call `parse_when` at once.
 
 It reads a date, a half-day and a clock time independently, so "下周三上午在芙蓉区登记结婚" gives
-the date and the half-day and leaves the office to `knowledge.offices`.
+the date and the half-day and leaves the office to `knowledge.offices`. Words that name a time but
+no one day ("月底前", "过几天", "下个月") give `unclear`, so the chat can re-ask with `EXAMPLES`.
 """
 
 from __future__ import annotations  # the field `date` would otherwise shadow the type in annotations
@@ -19,12 +21,15 @@ from datetime import date, datetime, timedelta
 from bot.bookings.calendar import AFTERNOON, MORNING, next_qixi
 from knowledge.normalize import normalize
 
+EXAMPLES = "“明天下午”“下周三”“12月3日”“3天后”“下个月5号”"  # what a re-asked date question suggests
+
 
 @dataclass(frozen=True)
 class When:
     date: date | None = None
     half: str | None = None  # MORNING | AFTERNOON
     time: str | None = None  # "HH:MM"
+    unclear: str | None = None  # words naming a time but no one day ("月底前"), when no date was read
 
 
 def parse_when(text: str, now: datetime) -> When:
@@ -35,13 +40,14 @@ def parse_when(text: str, now: datetime) -> When:
     words = _digits(_A_LITTLE.sub(r"\1些", words))
     if day is None:
         day, words = _numbered_day(words, today)
+    vague = _VAGUE.search(words) if day is None else None
     period_word = _PERIOD.search(words)
     period = _PERIODS[period_word.group()] if period_word else None
     time = _clock_time(words, period)
     half = period if period in (MORNING, AFTERNOON) else None
     if half is None and time:
         half = MORNING if time < "12:00" else AFTERNOON
-    return When(day, half, time)
+    return When(day, half, time, vague.group() if vague else None)
 
 
 # --- days named in words: 明天, 下周三, 七夕 -------------------------------------------------------
@@ -50,6 +56,7 @@ _RELATIVE = {"今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2, "�
 _WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "末": 5}
 _WEEK_OFFSETS = {"上": -1, "本": 0, "这": 0, "下": 1, "下下": 2}
 _WEEKDAY = re.compile(r"(下下|下|上|本|这)?个?(?:周|星期|礼拜)([一二三四五六日天末])")
+_WEEK_ALONE = re.compile(r"(下下|下)个?(?:周|星期|礼拜)(?![一二三四五六日天末])")
 _RELATIVE_DAY = re.compile("|".join(sorted(_RELATIVE, key=len, reverse=True)))
 _FIXED_FESTIVALS = {"情人节": (2, 14), "元旦": (1, 1), "圣诞节": (12, 25)}
 _FESTIVAL = re.compile(r"七夕节?|情人节|元旦|圣诞节")
@@ -65,6 +72,8 @@ def _named_day(words: str, today: date) -> tuple[date | None, str]:
             monday = today - timedelta(days=today.weekday())
             day = monday + timedelta(weeks=_WEEK_OFFSETS[week], days=weekday)
         return day, _blank(words, match)
+    if match := _WEEK_ALONE.search(words):  # 下周, 下下周: the same weekday that many weeks on
+        return today + timedelta(weeks=_WEEK_OFFSETS[match.group(1)]), _blank(words, match)
     if match := _RELATIVE_DAY.search(words):
         return today + timedelta(days=_RELATIVE[match.group()]), _blank(words, match)
     if match := _FESTIVAL.search(words):
@@ -78,6 +87,16 @@ def _named_day(words: str, today: date) -> tuple[date | None, str]:
 # --- days written with numbers: 5月20号, 12.1, 2026-12-01, 20号, 520 -----------------------------
 
 _FULL_DATE = re.compile(r"(?<!\d)(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?!\d)\s*[日号]?")
+# 3天后, 十天以后, 过三天, 三日后 (read before 3日 is taken for the 3rd); 两周后, 过两个礼拜.
+_DAYS_LATER = re.compile(r"(?<!\d)(\d{1,3})\s*[天日]\s*(?:以后|之后|后)|过\s*(\d{1,3})\s*天")
+_WEEKS_LATER = re.compile(
+    r"(?<!\d)(\d{1,2})\s*个?\s*(?:周|星期|礼拜)\s*(?:以后|之后|后)|过\s*(\d{1,2})\s*个?\s*(?:周|星期|礼拜)"
+)
+_THIS_MONTH_DAY = re.compile(r"(?:这个?|本)月\s*(\d{1,2})\s*[日号]")
+# A time but no one day: the chat re-asks with examples rather than guess.
+_VAGUE = re.compile(
+    r"(?:(?:这个?|本)?月[底末尾]|过几天|几天[以之]?后|过一?段时间|近期|年[前后底]|春节|节[前后]|下个?月|[上中下]旬)(?:[之以]?[前后])?"
+)
 _NEXT_MONTH_DAY = re.compile(r"下个?月\s*(\d{1,2})\s*[日号]")
 # Not right after 上午/下午/晚上: "下午2.30" is a time.
 _MONTH_DAY = re.compile(r"(?<![\d:午上])(\d{1,2})\s*(?:月|[./-](?=\s*\d))\s*(\d{1,2})(?![\d:])\s*[日号]?")
@@ -86,8 +105,14 @@ _LOVE_DAYS = re.compile(r"(?<![\d.:/-])52([01])(?![\d.:/-]|\s*[点时])")  # 520
 
 
 def _numbered_day(words: str, today: date) -> tuple[date | None, str]:
+    if match := _DAYS_LATER.search(words):
+        return today + timedelta(days=int(match.group(1) or match.group(2))), _blank(words, match)
+    if match := _WEEKS_LATER.search(words):
+        return today + timedelta(weeks=int(match.group(1) or match.group(2))), _blank(words, match)
     if match := _FULL_DATE.search(words):
         return _date_or_none(*map(int, match.groups())), _blank(words, match)
+    if match := _THIS_MONTH_DAY.search(words):  # 这个月28号: this month's, even if already past
+        return _date_or_none(today.year, today.month, int(match.group(1))), _blank(words, match)
     if match := _NEXT_MONTH_DAY.search(words):
         year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
         return _date_or_none(year, month, int(match.group(1))), _blank(words, match)

@@ -94,6 +94,8 @@ def entities(text: str, now: datetime) -> dict:
     when = dates.parse_when(text, now)
     if when.date:
         found["date"] = when.date.isoformat()
+    elif when.unclear:
+        found["date_unclear"] = when.unclear  # "月底前": the chat re-asks with examples
     if when.time or when.half:
         found["time"] = when.time or when.half
     named = offices.current().find(text)
