@@ -4,7 +4,10 @@ Not a benchmark itself; bench/webhook.py, bench/booking.py and bench/load.py imp
 """
 
 import asyncio
+import cProfile
+import io
 import os
+import pstats
 import re
 import resource
 import socket
@@ -253,3 +256,99 @@ def open_days(now, rules) -> list[date]:
     from bot.bookings import calendar, slots
 
     return [d for d in slots.window_days(now, rules) if not calendar.calendar_reason(d)]
+
+
+# ---- in-process: where one message's time goes --------------------------------------------------
+
+# (stage, file, function): each stage is the cumulative time of these functions under cProfile.
+# "handler" is carved out of "route": the time of functions in handlers/ that the router calls.
+STAGES = (
+    ("verify", "bot/wechat/protocol.py", "check_envelope"),
+    ("parse", "bot/wechat/protocol.py", "open_body"),
+    ("parse", "bot/wechat/protocol.py", "parse"),
+    ("claim/lock/load", "bot/chat/turns.py", "begin"),
+    ("route", "bot/chat/router.py", "route"),
+    ("render", "bot/chat/pipeline.py", "_paged"),
+    ("render", "bot/wechat/render.py", "to_xml"),
+    ("save/unlock", "bot/chat/turns.py", "end"),
+    ("log", "bot/web/webhook.py", "_log"),
+)
+STAGE_ORDER = ("verify", "parse", "claim/lock/load", "route", "handler", "render", "save/unlock", "log")
+
+
+def signed_bodies(texts: list[str], users: int, count: int, first_id: int) -> list[bytes]:
+    """`count` text messages like bench/wechat.lua's: the texts in turn, from `users` users, unique MsgIds."""
+    return [
+        (
+            f"<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><FromUserName><![CDATA[o_bench_{n % users}]]>"
+            f"</FromUserName><CreateTime>{TIMESTAMP}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+            f"<Content><![CDATA[{texts[n % len(texts)]}]]></Content><MsgId>{first_id + n}</MsgId></xml>"
+        ).encode()
+        for n in range(count)
+    ]
+
+
+def post_in_process(app, body: bytes) -> bytes:
+    """One signed POST /wechat straight through the WSGI callable, as gunicorn would call it."""
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/wechat",
+        "QUERY_STRING": SIGNED_QUERY,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "CONTENT_TYPE": "text/xml",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+    }
+    statuses = []
+    chunks = app(environ, lambda status, headers, exc_info=None: statuses.append(status))
+    answer = b"".join(chunks)
+    getattr(chunks, "close", lambda: None)()
+    if not statuses[0].startswith("200"):
+        raise SystemExit(f"in-process POST answered {statuses[0]}: {answer[:200]!r}")
+    return answer
+
+
+def cpu_per_message(app, bodies: list[bytes]) -> tuple[float, float]:
+    """(CPU µs, wall µs) per message over `bodies`, after a warm-up with the first tenth."""
+    warm = max(1, len(bodies) // 10)
+    for body in bodies[:warm]:
+        post_in_process(app, body)
+    rest = bodies[warm:]
+    cpu, wall = time.process_time(), time.perf_counter()
+    for body in rest:
+        post_in_process(app, body)
+    return (time.process_time() - cpu) / len(rest) * 1e6, (time.perf_counter() - wall) / len(rest) * 1e6
+
+
+def stage_profile(app, bodies: list[bytes]) -> dict[str, float]:
+    """Profiled µs per message for each of STAGE_ORDER, plus "framework" (Flask and the rest) and "total"."""
+    profile = cProfile.Profile()
+    profile.enable()
+    for body in bodies:
+        post_in_process(app, body)
+    profile.disable()
+    stats = pstats.Stats(profile).stats  # {(file, line, name): (cc, nc, tt, ct, callers)}
+    per = {name: 0.0 for name in STAGE_ORDER}
+    for (file, _, function), (_, _, _, cumulative, callers) in stats.items():
+        for stage, stage_file, stage_function in STAGES:
+            if file.endswith(stage_file) and function == stage_function:
+                per[stage] += cumulative
+        if f"{os.sep}handlers{os.sep}" in file and str(ROOT) in file:
+            from_router = sum(c[3] for (f, _, _), c in callers.items() if f.endswith("bot/chat/router.py"))
+            per["handler"] += from_router
+            per["route"] -= from_router
+    total = sum(ct for (file, _, function), (_, _, _, ct, _) in stats.items() if function == "post_in_process")
+    per = {stage: seconds / len(bodies) * 1e6 for stage, seconds in per.items()}
+    per["framework"] = total / len(bodies) * 1e6 - sum(per.values())
+    per["total"] = total / len(bodies) * 1e6
+    return per
+
+
+def stage_lines(per: dict[str, float]) -> list[str]:
+    total = per["total"]
+    return [f"  {stage:<16} {per[stage]:7.0f} µs  {per[stage] / total:5.1%}" for stage in (*STAGE_ORDER, "framework")]
