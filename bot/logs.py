@@ -1,8 +1,9 @@
 """One structured (JSON) log line per request, with the user's openid hashed, never raw."""
 
 import hashlib
-import json
 import logging
+
+import orjson
 
 from bot import config
 
@@ -16,7 +17,8 @@ def hash_openid(openid: str) -> str:
 
 
 def log_request(**fields) -> None:
-    request_log.info(json.dumps(fields, ensure_ascii=False, separators=(",", ":")))
+    if request_log.isEnabledFor(logging.INFO):  # LOG_LEVEL=WARNING: nothing to build
+        request_log.info(orjson.dumps(fields).decode())
 
 
 def setup() -> None:

@@ -3,8 +3,10 @@
 from urllib.parse import urlencode
 
 import pytest
+from wechatpy.replies import ArticlesReply, TextReply
 
-from bot.wechat import simulate
+from bot import replies
+from bot.wechat import render, simulate
 from bot.wechat.protocol import sign
 from tests.conftest import FIXTURES
 
@@ -155,3 +157,15 @@ def test_message_for_another_appid_is_refused(make_app):
         f"/wechat?{query}", data=(FIXTURES / "encrypted_text_tencent_sample.xml").read_bytes()
     )
     assert response.status_code == 403
+
+
+def test_replies_are_the_bytes_wechatpy_renders(monkeypatch):
+    # The reply templates stand in for wechatpy's reply objects: WeChat must see the same bytes.
+    monkeypatch.setattr("time.time", lambda: 1700000000.25)
+    text = "您好！\n<b>&amp; ]]> 在此"
+    ours = render.to_xml(replies.Text(text), "o_user", "gh_account")
+    theirs = TextReply(source="gh_account", target="o_user", content=text.replace("]]>", "]]]]><![CDATA[>"))
+    assert ours == theirs.render()
+    article = replies.Article("标题", "说明", "https://example.org/a", "https://example.org/a.png")
+    theirs = ArticlesReply(source="gh_account", target="o_user", articles=[vars(article)])
+    assert render.to_xml(replies.News(article), "o_user", "gh_account") == theirs.render()

@@ -71,8 +71,7 @@ def _once(inbound: m.Inbound, key: str, request_id: str) -> tuple[str, str]:
         turns.end(turn, reply_xml)  # nothing the user did: no session to keep, no window to open
     else:
         # The user just did something: outbound messages may use the customer-service channel for 48 h.
-        noted = inbound.openid, inbound.received_at
-        turns.end(turn, reply_xml, session, also=lambda pipe: outbound.note_user_message(*noted, pipe))
+        turns.end(turn, reply_xml, session, also=outbound.window_opened(inbound.openid, inbound.received_at))
     return reply_xml, getattr(reply, "intent", "")
 
 

@@ -4,7 +4,7 @@ The webhook loads and saves sessions inside a locked turn (bot/chat/turns.py); t
 key, the format and the expiry, and serves everything else that reads or drops a session.
 """
 
-import json
+import orjson
 
 from bot import store
 from bot.messages import Session
@@ -17,12 +17,12 @@ def key(openid: str) -> str:
 
 
 def dump(session: Session) -> str:
-    return json.dumps(session.to_json(), ensure_ascii=False, separators=(",", ":"))
+    return orjson.dumps(session.to_json(), option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def parse(openid: str, raw: str | None) -> Session:
     """The session kept as `raw` (what dump wrote; empty or missing: a fresh session)."""
-    return Session.from_json(openid, json.loads(raw)) if raw else Session(openid)
+    return Session.from_json(openid, orjson.loads(raw)) if raw else Session(openid)
 
 
 def drop(openid: str) -> None:

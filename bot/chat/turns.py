@@ -12,8 +12,6 @@ import os
 import time
 from dataclasses import dataclass, field
 
-import redis
-
 from bot import inbox, store
 from bot.chat import sessions
 from bot.messages import Session
@@ -52,6 +50,10 @@ _END = """
 if ARGV[4] ~= '' then redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[5]) end
 if ARGV[2] ~= '' then redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) else redis.call('DEL', KEYS[1]) end
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+if KEYS[4] then
+  redis.call('HSET', KEYS[4], unpack(ARGV, 7))
+  redis.call('EXPIRE', KEYS[4], ARGV[6])
+end
 return 1
 """
 
@@ -108,22 +110,19 @@ def begin(openid: str, message_key: str, take_notices: bool = True) -> Turn:
         time.sleep(0.02)
 
 
-def end(turn: Turn, reply_xml: str, session: Session | None = None, also=None) -> None:
+def end(turn: Turn, reply_xml: str, session: Session | None = None, also: tuple | None = None) -> None:
     """Keep the reply for retries, save the session (unless None) and unlock — atomically.
 
-    `also(pipe)` may queue more writes that travel in the same round trip (not in the same script).
+    `also` = (key, fields, seconds): a hash written and given that expiry in the same script (the
+    user's 48-hour window), so a turn stays two round trips.
     """
     payload = sessions.dump(session) if session is not None else ""
     keys, args = turn.keys[:3], [turn.token, reply_xml, DEDUPE_TTL_SECONDS, payload, sessions.IDLE_SECONDS]
-    pipe = store.client().pipeline(transaction=False)
-    # EVALSHA by hand: a Script object in a pipeline first asks SCRIPT EXISTS, a round trip of its own.
-    pipe.evalsha(store.script(_END).sha, len(keys), *keys, *args)
     if also is not None:
-        also(pipe)
-    try:
-        pipe.execute()
-    except redis.exceptions.NoScriptError:  # Redis restarted and forgot it: load it and run it again
-        store.run_script(_END, keys, args)
+        key, fields, seconds = also
+        keys.append(key)
+        args += [seconds, *(item for pair in fields.items() for item in pair)]
+    store.run_script(_END, keys, args)
 
 
 def _wait_for_reply(dedupe_key: str, deadline: float) -> str:

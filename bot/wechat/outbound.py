@@ -104,18 +104,21 @@ def parse_templates(raw: str) -> dict[str, Template]:
         ) from None
 
 
-def note_user_message(openid: str, now: datetime, pipe=None) -> None:
+def window_opened(openid: str, now: datetime) -> tuple[str, dict, int]:
     """The user just wrote: a new 48-hour window opens with a fresh quota of customer-service messages.
 
-    Pass a Redis pipeline to have the writes join a round trip the caller makes anyway (the webhook).
+    The write that does it, as (hash key, fields, seconds to keep it): the webhook makes it inside
+    the round trip that ends the user's turn.
     """
-    key = _window_key(openid)
-    own = pipe is None
-    pipe = store.client().pipeline() if own else pipe
-    pipe.hset(key, mapping={"last_at": now.timestamp(), "custom_sent": 0})
-    pipe.expire(key, WINDOW_SECONDS + 24 * 3600)
-    if own:
-        pipe.execute()
+    return _window_key(openid), {"last_at": now.timestamp(), "custom_sent": 0}, WINDOW_SECONDS + 24 * 3600
+
+
+def note_user_message(openid: str, now: datetime) -> None:
+    key, fields, seconds = window_opened(openid, now)
+    pipe = store.client().pipeline()
+    pipe.hset(key, mapping=fields)
+    pipe.expire(key, seconds)
+    pipe.execute()
 
 
 def send(openid: str, kind: str, key: str, text: str, template_data: dict | None = None, *, now: datetime) -> Outcome:

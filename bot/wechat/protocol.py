@@ -190,7 +190,7 @@ def _to_inbound(data: dict, source: str, tz) -> tuple[m.Inbound, str]:
     if not kind:
         raise Rejected(400, "message has no MsgType")
     created = _text(data, "CreateTime")
-    received_at = datetime.fromtimestamp(int(created), tz) if created else None
+    received_at = datetime.fromtimestamp(int(created), tz) if created else datetime.now(tz)
     common = {"openid": source, "account": _text(data, "ToUserName"), "received_at": received_at, "wechat_type": kind}
     if kind == "event":
         return _event(data, common, created)

@@ -5,8 +5,7 @@ the first goes now with a hint, the rest wait in the session for "更多".
 """
 
 import re
-
-from wechatpy.replies import ArticlesReply, TextReply
+import time
 
 from bot import replies
 
@@ -57,19 +56,36 @@ def with_more_hint(page: str, more_pending: bool) -> str:
 
 
 def _cdata_safe(text: str) -> str:
-    # wechatpy writes <![CDATA[...]]> verbatim; split any "]]>" across two CDATA sections.
+    # Text goes inside <![CDATA[...]]> verbatim; split any "]]>" across two CDATA sections.
     return _XML_ILLEGAL.sub("", text).replace("]]>", "]]]]><![CDATA[>")
+
+
+# The passive replies, byte for byte as wechatpy 1.8's TextReply and ArticlesReply render them
+# (WeChat's documented layout), filled in one step instead of through reply objects.
+_TEXT = (
+    "<xml>\n<MsgType><![CDATA[text]]></MsgType>\n<Content><![CDATA[{content}]]></Content>\n"
+    "<FromUserName><![CDATA[{account}]]></FromUserName>\n<ToUserName><![CDATA[{openid}]]></ToUserName>\n"
+    "<CreateTime>{now}</CreateTime>\n</xml>"
+)
+_NEWS = (
+    "<xml>\n<MsgType><![CDATA[news]]></MsgType>\n<ArticleCount>1</ArticleCount>\n        <Articles><item>\n"
+    "            <Title><![CDATA[{title}]]></Title>\n"
+    "            <Description><![CDATA[{description}]]></Description>\n"
+    "            <PicUrl><![CDATA[{image}]]></PicUrl>\n"
+    "            <Url><![CDATA[{url}]]></Url>\n"
+    "            </item></Articles>\n"
+    "<FromUserName><![CDATA[{account}]]></FromUserName>\n<ToUserName><![CDATA[{openid}]]></ToUserName>\n"
+    "<CreateTime>{now}</CreateTime>\n</xml>"
+)
 
 
 def to_xml(reply: replies.Reply, openid: str, account: str) -> str:
     """The passive-reply body for `reply` ("success" when there is nothing to say)."""
+    ids = {"account": _cdata_safe(account), "openid": _cdata_safe(openid), "now": int(time.time())}
     if isinstance(reply, replies.Text):
-        return TextReply(source=account, target=openid, content=_cdata_safe(reply.content)).render()
+        return _TEXT.format(content=_cdata_safe(reply.content), **ids)
     if isinstance(reply, replies.News):
         a = reply.article
-        article = {
-            k: _cdata_safe(v)
-            for k, v in {"title": a.title, "description": a.description, "url": a.url, "image": a.image}.items()
-        }
-        return ArticlesReply(source=account, target=openid, articles=[article]).render()
+        texts = {"title": a.title, "description": a.description, "url": a.url, "image": a.image}
+        return _NEWS.format(**{name: _cdata_safe(value) for name, value in texts.items()}, **ids)
     return SUCCESS
