@@ -10,8 +10,8 @@ Needs `wrk` (Debian package) and Redis (REDIS_URL, default redis://127.0.0.1:637
 flushed). Each round runs the three servers one after another (the order rotates between rounds, as
 the machine is shared and its speed drifts) and prints req/s, p50/p99 latency, non-2xx and the ratios
 ours/bare and ours/WeRoBot of that round; the medians over rounds come last. The in-process part
-prints CPU µs per message for the three apps and Tongzhou's per-stage breakdown under cProfile
-(profiled figures are inflated by the profiler; compare shares and before/after, not absolutes).
+prints CPU µs per message for the three apps and Tongzhou's time per stage (each stage's functions
+timed by wrapping them; the router's time split into routing and handlers by a cProfile run).
 bench/load.py adds menu clicks, scaling, the opening-morning burst, memory and cold start.
 """
 
@@ -112,7 +112,7 @@ def in_process(args) -> None:
         print(f"  {name:<24} CPU {cpu:6.0f} µs/message   wall {wall:6.0f} µs/message", flush=True)
     flush(url)
     per = stage_profile(ours, signed_bodies(texts, args.users, count, first_id + count))
-    print(f"Tongzhou's stages under cProfile ({per['total']:.0f} µs/message profiled):")
+    print("Tongzhou's stages per message (wall includes waiting for Redis and for a core):")
     print("\n".join(stage_lines(per)), flush=True)
 
 
