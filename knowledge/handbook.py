@@ -30,7 +30,7 @@ MAX_SUGGESTIONS = 3
 ANSWER, SUGGESTIONS, NOT_COVERED = "answer", "suggestions", "not_covered"
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-_ENTRY_FIELDS = {"id", "category", "question", "alternatives", "answer", "source", "reviewed"}
+_ENTRY_FIELDS = {"id", "category", "question", "alternatives", "answer", "source", "reviewed", "urgent"}
 
 
 class HandbookError(ValueError):
@@ -46,6 +46,7 @@ class Entry:
     answer: str
     source: str  # the full citation, e.g. 国家卫生健康委《…》
     reviewed: datetime.date
+    urgent: bool = False  # fever, cough, contact with a case: a list of guesses would cost most here
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class Handbook:
             return Decision(NOT_COVERED, ())
         top = matches[0][1]
         runner_up = matches[1][1] if len(matches) > 1 else 0.0
-        if top >= ANSWER_SCORE and runner_up < CLEAR_LEAD * top:
+        if matches[0][0].urgent or (top >= ANSWER_SCORE and runner_up < CLEAR_LEAD * top):
             return Decision(ANSWER, (matches[0],))
         # Suggest only the entries in the same league as the best one.
         return Decision(SUGGESTIONS, tuple(m for m in matches if m[1] >= max(FLOOR_SCORE, top / 2)))
@@ -131,7 +132,13 @@ def load_synonyms(path: Path | str = SYNONYMS_PATH) -> Synonyms:
     clash = next((word for word in fillers if word in owner), None)
     if clash:
         raise HandbookError(f"{path}: '{clash}' is both a filler and in synonym group {owner[clash]}")
-    return Synonyms(groups, fillers)
+    off_topic = data.get("off_topic") or []
+    if not isinstance(off_topic, list) or not all(isinstance(w, str) and w.strip() for w in off_topic):
+        raise HandbookError(f"{path}: 'off_topic' must be a list of words")
+    clash = next((word for word in off_topic if word in owner), None)
+    if clash:
+        raise HandbookError(f"{path}: '{clash}' is both off-topic and in synonym group {owner[clash]}")
+    return Synonyms(groups, fillers, off_topic)
 
 
 def _read_yaml(path: Path | str):
@@ -176,6 +183,8 @@ def _entry(raw, position: int, categories: list[str], sources: dict) -> Entry:
     reviewed = raw.get("reviewed")
     if not isinstance(reviewed, datetime.date):
         fail("reviewed", "must be a date like 2020-02-10")
+    if not isinstance(raw.get("urgent", False), bool):
+        fail("urgent", "must be true or false")
     return Entry(
         id=entry_id,
         category=raw["category"],
@@ -184,6 +193,7 @@ def _entry(raw, position: int, categories: list[str], sources: dict) -> Entry:
         answer=answer,
         source=sources[raw["source"]],
         reviewed=reviewed,
+        urgent=raw.get("urgent", False),
     )
 
 

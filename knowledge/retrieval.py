@@ -55,8 +55,9 @@ class Synonyms:
     make an unrelated question look half-answered.
     """
 
-    def __init__(self, groups: list[list[str]], fillers: list[str] = ()):
+    def __init__(self, groups: list[list[str]], fillers: list[str] = (), off_topic: list[str] = ()):
         self.canonical = {normalize(word): normalize(group[0]) for group in groups for word in group}
+        self.off_topic = tuple(normalize(word) for word in off_topic)
         self.canonical.update({normalize(word): "" for word in fillers})
         words = sorted(self.canonical, key=len, reverse=True)
         self._pattern = re.compile("|".join(map(re.escape, words))) if words else None
@@ -65,6 +66,11 @@ class Synonyms:
         if self._pattern is None:
             return text
         return self._pattern.sub(lambda m: self.canonical[m.group(0)], text)
+
+    def is_off_topic(self, text: str) -> bool:
+        """Whether the text names something the handbook never covers (a stock, a parcel's tracking…)."""
+        text = normalize(text)
+        return any(word in text for word in self.off_topic)
 
 
 def terms(text: str, synonyms: Synonyms) -> dict[str, list[str]]:
@@ -107,6 +113,8 @@ class Index:
             self.fields[name] = _Field([[term for view in document for term in view[name]] for document in views])
 
     def rank(self, question: str, limit: int) -> list[tuple[int, float]]:
+        if self.synonyms.is_off_topic(question):
+            return []
         views = terms(question, self.synonyms)
         if len(views["char"]) < MIN_QUESTION_CHARS:
             return []

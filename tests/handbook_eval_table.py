@@ -3,6 +3,7 @@
 Shared by the dev split (test_handbook_eval.py) and the held-out test split (test_handbook_heldout.py).
 """
 
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -16,7 +17,8 @@ def padded(name: str, width: int) -> str:
 
 
 def is_traditional(text: str) -> bool:
-    return normalize(text) != text.lower()
+    """Whether OpenCC changes the text (full-width punctuation alone does not count)."""
+    return normalize(text) != unicodedata.normalize("NFKC", text).strip().lower()
 
 
 def copied_from_handbook(book: handbook.Handbook, questions: list[str]) -> list[str]:

@@ -15,6 +15,8 @@ from tests.handbook_eval_table import copied_from_handbook, is_traditional, scor
 EVAL_PATH = Path(__file__).with_name("handbook_eval.yaml")
 TOP1_TARGET = 0.90
 TOP3_TARGET = 0.97
+DECLINED_TARGET = 0.95
+OUT_OF_SCOPE_PATH = Path(__file__).with_name("handbook_eval_out_of_scope.yaml")
 
 
 def test_residents_questions_find_the_right_entry():
@@ -29,3 +31,11 @@ def test_residents_questions_find_the_right_entry():
 
     assert total.top1_rate >= TOP1_TARGET
     assert total.top3_rate >= TOP3_TARGET
+
+
+def test_dev_requests_outside_the_handbook_are_declined():
+    book = handbook.load()
+    requests = yaml.safe_load(OUT_OF_SCOPE_PATH.read_text(encoding="utf-8"))
+    answered = [q for q in requests if book.decide(q).kind != handbook.NOT_COVERED]
+    print(f"\ndev out of scope: {len(requests)} asked, declined {1 - len(answered) / len(requests):.1%}", *answered)
+    assert 1 - len(answered) / len(requests) >= DECLINED_TARGET
