@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 import pytest
 
-from bot.bookings import engine, summaries
+from bot.bookings import closures, engine, summaries
 from bot.web.pages import staff
 from handlers import booking_text
 from tests.chat import Chat
@@ -231,3 +231,15 @@ def test_when_an_admin_switches_epidemic_mode_off_the_chat_stops_saying_ceremoni
 def test_choosing_an_office_on_the_web_says_whose_registrations_it_takes(client, r):
     page = client.get("/book?office=changsha-furong").get_data(as_text=True)
     assert "本处受理一方户口在芙蓉区的登记，请确认你们有一方的常住户口在芙蓉区。" in page
+
+
+def test_an_admin_enters_the_state_councils_holiday_announcement_for_a_year(client, r):
+    log_in(client)
+    token = csrf_token(client, "/admin/calendar")
+    days = "2027-02-05 春节\n2027-02-20 上班\n"
+    response = client.post("/admin/calendar/official-days", data={"year": "2027", "days": days, "csrf_token": token})
+    assert response.status_code == 302
+    assert "已保存2027年的放假安排：放假1天、调休上班1天" in client.get("/admin/calendar").get_data(as_text=True)
+    assert closures.official_days(2027) == {date(2027, 2, 5): "春节", date(2027, 2, 20): closures.WORKING_DAY}
+    wrong = client.post("/admin/calendar/official-days", data={"year": "2027", "days": "2月5日", "csrf_token": token})
+    assert wrong.status_code == 422 and "第1行应为" in wrong.get_data(as_text=True)

@@ -1,6 +1,5 @@
 """Which days and times a couple can book, and why not: the rules in bot/bookings/slots.py and staff overrides."""
 
-import logging
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -56,14 +55,46 @@ def test_an_adjusted_working_saturday_is_open():
     assert day.open and len(day.slots) == 11
 
 
-def test_years_the_calendar_does_not_cover_fall_back_to_weekdays_and_say_so_once(caplog):
-    with caplog.at_level(logging.WARNING, logger="bot.bookings.slots"):
-        assert calendar.calendar_reason(date(2031, 1, 6)) == ""  # a Monday
-        assert calendar.calendar_reason(date(2031, 1, 4)) == "周末"  # a Saturday
-        assert calendar.calendar_reason(date(2031, 1, 7)) == ""
-    assert [r.message for r in caplog.records].count(
-        "chinese_calendar has no data for 2031: treating Monday-Friday as working days"
-    ) == 1
+def test_past_the_librarys_last_year_the_holidays_the_law_fixes_are_closed(r):
+    """《全国年节及纪念日放假办法》 (2024): 元旦1天, 春节4天 from 除夕, 清明1, 劳动节2, 端午1, 中秋1, 国庆3."""
+    assert not calendar.library_knows(2027)
+    closed = {
+        date(2027, 1, 1): "元旦",
+        **{date(2027, 2, d): "春节" for d in (5, 6, 7, 8)},  # 除夕 is 5 February 2027
+        date(2027, 4, 5): "清明",
+        date(2027, 6, 9): "端午",
+        date(2027, 9, 15): "中秋",
+        **{date(2027, 10, d): "国庆节" for d in (1, 2, 3)},
+    }
+    for day, name in closed.items():
+        assert calendar.calendar_reason(day) == f"法定节假日（{name}）", day
+    assert calendar.calendar_reason(date(2027, 1, 4)) == ""  # a Monday
+    assert calendar.calendar_reason(date(2027, 2, 9)) == ""  # 初四, a Tuesday: the law gives four days
+    assert calendar.calendar_reason(date(2027, 1, 9)) == "周末"
+    refused = engine.book(FURONG, date(2027, 1, 1), "09:00", [], now=at(date(2026, 12, 28)), rules=RULES)
+    assert (refused.kind, refused.fields["date"]) == (engine.INVALID, "法定节假日（元旦）")
+
+
+def test_staffs_entry_of_the_state_councils_announcement_wins_over_the_fallback(r):
+    announced = """
+        2027-02-05 春节
+        2027-02-11 春节
+        2027-02-20 上班
+    """
+    closures.set_official_days(2027, closures.parse_official_days(2027, announced))
+    assert calendar.calendar_reason(date(2027, 2, 11)) == "法定节假日（春节）"  # a Thursday, given off
+    assert calendar.calendar_reason(date(2027, 2, 20)) == ""  # a Saturday, worked in exchange
+    assert calendar.calendar_reason(date(2027, 2, 21)) == "周末"
+    with pytest.raises(ValueError, match="第2行"):
+        closures.parse_official_days(2027, "2027-02-05 春节\n2028-01-01 元旦")
+
+
+def test_staff_are_warned_while_the_window_reaches_a_year_without_announced_days(r):
+    december = at(date(2026, 12, 24))
+    assert "2027年的放假和调休安排尚未录入" in slots.calendar_warning(december, RULES)
+    assert slots.calendar_warning(at(date(2026, 3, 2)), RULES) == ""
+    closures.set_official_days(2027, {date(2027, 1, 1): "元旦"})
+    assert slots.calendar_warning(december, RULES) == ""
 
 
 def test_booking_window_is_tomorrow_to_fourteen_days_ahead():

@@ -1,4 +1,5 @@
-"""Staff changes to the calendar, kept in Redis so they take effect at once: closures and peak capacity.
+"""Staff changes to the calendar, kept in Redis so they take effect at once: closures, peak capacity,
+and the State Council's announced 放假/调休 days for a year the calendar library doesn't know yet.
 
 A closure is a reason stored under the date, for the whole province (field "*") or one office.
 Closing is done by `bookings.close()`, which writes the closure and cancels that day's bookings
@@ -6,6 +7,7 @@ in one atomic script; this module owns the key layout, reading, reopening and pe
 Seed closures (known in advance, e.g. 2020-02-02) are data below and apply without Redis.
 """
 
+import re
 from datetime import date
 
 from bot import store
@@ -21,6 +23,11 @@ SEED_CLOSURES = {
 # Key layouts (%s = ISO date); the engine's Lua scripts are given the same templates.
 CLOSURE_KEY = "closures:%s"
 PEAK_KEY = "peak:%s"
+OFFICIAL_DAYS_KEY = "calendar:official:%s"  # %s = year; ISO date → holiday name, or WORKING_DAY
+
+# Marks a make-up working day (调休上班) among the official days.
+WORKING_DAY = "上班"
+_OFFICIAL_LINE = re.compile(r"(\d{4}-\d{2}-\d{2})\s+(\S+)")
 
 
 def closure_key(day: date) -> str:
@@ -80,3 +87,39 @@ def peak_from(stored: dict[str, str]) -> tuple[int, str] | None:
 
 def peak(day: date) -> tuple[int, str] | None:
     return peak_from(store.client().hgetall(peak_key(day)))
+
+
+def official_days(year: int) -> dict[date, str]:
+    """Staff's entry of the year's announced days off (date → holiday name) and make-up working
+    days (date → WORKING_DAY); empty until they enter it."""
+    stored = store.client().hgetall(OFFICIAL_DAYS_KEY % year)
+    return {date.fromisoformat(day): name for day, name in stored.items()}
+
+
+def set_official_days(year: int, days: dict[date, str]) -> None:
+    """Replace the year's announced days (an empty `days` removes the entry)."""
+    if any(d.year != year for d in days):
+        raise ValueError(f"every date must be in {year}")
+    pipe = store.client().pipeline(transaction=True)
+    pipe.delete(OFFICIAL_DAYS_KEY % year)
+    if days:
+        pipe.hset(OFFICIAL_DAYS_KEY % year, mapping={d.isoformat(): name for d, name in sorted(days.items())})
+    pipe.execute()
+
+
+def parse_official_days(year: int, text: str) -> dict[date, str]:
+    """Staff's lines "2027-02-05 春节" (a day off) or "2027-02-20 上班" (a make-up working day);
+    ValueError naming the line at fault."""
+    days = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        match = _OFFICIAL_LINE.fullmatch(line.strip())
+        try:
+            day = date.fromisoformat(match.group(1)) if match else None
+        except ValueError:
+            day = None
+        if day is None or day.year != year:
+            raise ValueError(f"第{number}行应为“{year}-MM-DD 节日名”或“{year}-MM-DD {WORKING_DAY}”：{line.strip()}")
+        days[day] = match.group(2)
+    return days

@@ -14,7 +14,14 @@ from functools import cache
 
 from bot import config, store
 from bot.bookings import wording
-from bot.bookings.calendar import AFTERNOON, MORNING, calendar_reason, half_day, peak_name
+from bot.bookings.calendar import (
+    AFTERNOON,
+    MORNING,
+    calendar_reason,
+    half_day,
+    peak_name,
+    years_without_official_days,
+)
 from bot.config import BOOKING_VARIABLES, Config, ConfigError
 from knowledge.offices import Office
 
@@ -214,6 +221,12 @@ def quieter_days(day: date, now: datetime, rules: BookingRules, count: int = 2) 
     """Open, non-peak days nearest to `day` inside the window: what to offer instead of a peak date."""
     candidates = [d for d in window_days(now, rules) if d != day and not calendar_reason(d) and not peak_name(d)]
     return sorted(candidates, key=lambda d: (abs((d - day).days), d))[:count]
+
+
+def calendar_warning(now: datetime, rules: BookingRules) -> str:
+    """What staff are told while the window reaches a year without official 放假/调休 days ("" otherwise)."""
+    years = years_without_official_days(window_days(now, rules))
+    return wording.official_days_missing(years) if years else ""
 
 
 def where_to_register(office: Office, rules: BookingRules) -> str:

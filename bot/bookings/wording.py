@@ -88,6 +88,15 @@ def registered_here(district: str) -> str:
     return f"本处受理一方户口在{district}的登记，请确认你们有一方的常住户口在{district}。"
 
 
+def official_days_missing(years: list[int]) -> str:
+    """Staff's warning while the booking window reaches a year whose 放假/调休 days nobody entered."""
+    named = "、".join(f"{year}年" for year in years)
+    return (
+        f"{named}的放假和调休安排尚未录入：目前只按《全国年节及纪念日放假办法》关闭法定节假日和周末，"
+        "调休上班日不会开放。请在“停办与容量”页录入国务院办公厅公布的安排。"
+    )
+
+
 def closed(reason: str) -> str:
     """Why a day that staff closed cannot be booked."""
     return f"该日已暂停登记：{reason}"

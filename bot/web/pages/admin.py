@@ -100,6 +100,7 @@ def _day_page(phone_form: dict | None = None, phone_errors: dict | None = None, 
         people_fields=PEOPLE_FIELDS,
         mask_phone=mask_phone,
         where_to_register=slots.where_to_register(office, web.rules()),
+        calendar_warning=slots.calendar_warning(web.now(), web.rules()),
     ), status
 
 

@@ -38,6 +38,8 @@ def _overview_page(form: dict, errors: dict, status: int = 200):
         closed=closed,
         peaks=peaks,
         epidemic_on=web.rules().epidemic_mode,
+        calendar_warning=slots.calendar_warning(web.now(), web.rules()),
+        official_year=form.get("year") or str(today.year + 1),
         offices_by_city=web.offices_by_city(),
         province=closures.PROVINCE,
         form=form,
@@ -110,6 +112,24 @@ def clear_peak():
     if day:
         closures.clear_peak(day)
         flash(f"{web.cn_date(day)}恢复为各登记处的常规容量")
+    return redirect(url_for(".overview"))
+
+
+@blueprint.post("/official-days")
+@admin_required
+def set_official_days():
+    """The State Council's 放假/调休 announcement for a year, one line a day; it replaces the year's entry."""
+    form = request.form.to_dict()
+    year = int(form["year"]) if form.get("year", "").isascii() and form.get("year", "").isdigit() else 0
+    if not 2000 <= year <= 2100:
+        return _overview_page(form, {"year": "请填写四位数的年份"}, 422)
+    try:
+        days = closures.parse_official_days(year, form.get("days", ""))
+    except ValueError as problem:
+        return _overview_page(form, {"days": str(problem)}, 422)
+    closures.set_official_days(year, days)
+    off = sum(name != closures.WORKING_DAY for name in days.values())
+    flash(f"已保存{year}年的放假安排：放假{off}天、调休上班{len(days) - off}天")
     return redirect(url_for(".overview"))
 
 
