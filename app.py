@@ -35,12 +35,13 @@ def create_app(config: Config | None = None) -> Flask:
 
     _load_knowledge(config)
 
-    from bot.web import pages, webhook
+    from bot.web import metrics, pages, webhook
     from bot.web.api import bookings as bookings_api
     from bot.web.api import faq as faq_api
     from bot.web.api import nlu as nlu_api
 
-    for blueprint in (webhook.blueprint, bookings_api.blueprint, faq_api.blueprint, nlu_api.blueprint, pages.blueprint):
+    blueprints = (webhook, metrics, bookings_api, faq_api, nlu_api, pages)
+    for blueprint in (module.blueprint for module in blueprints):
         app.register_blueprint(blueprint)
 
     @app.errorhandler(HTTPException)
@@ -51,6 +52,7 @@ def create_app(config: Config | None = None) -> Flask:
     def _store_unavailable(error: Exception):
         # Redis down, failing over, or not yet replicating: a retry soon will work (bookings are idempotent).
         app.logger.warning("store unavailable: %s", error)
+        store.note_unavailable("web", error)
         return Response("系统繁忙，请稍后再试", status=503, mimetype="text/plain", headers={"Retry-After": "2"})
 
     for unavailable in store.UNAVAILABLE:

@@ -59,9 +59,12 @@ class Config:
     redis_wait_ms: int = 500
     host: str = "127.0.0.1"
     port: int = 5000
+    workers: int = 2  # gunicorn worker processes (gunicorn.conf.py)
     admin_token: str = ""
     tz_name: str = "Asia/Shanghai"
     simulator_enabled: bool = False
+    # prometheus_client's multiprocess mode (gunicorn): where each process writes its metrics.
+    prometheus_multiproc_dir: str = ""
     proxy_hops: int = 0  # reverse proxies in front of the app that set X-Forwarded-For
     pii_key: str = ""  # keyed hash of ID numbers; "" → the development key (with a warning)
     secret_key: str = ""  # signs staff console logins; "" → random per process (with a warning)
@@ -109,10 +112,12 @@ class Config:
             redis_wait_ms=_int(env, "REDIS_WAIT_MS", 500),
             host=env.get("HOST") or "127.0.0.1",
             port=_int(env, "PORT", 5000),
+            workers=_int(env, "WORKERS", 2),
             admin_token=env.get("ADMIN_TOKEN", ""),
             tz_name=env.get("TZ_NAME") or "Asia/Shanghai",
             simulator_enabled=_flag(env, "SIMULATOR"),
             proxy_hops=_int(env, "PROXY_HOPS", 0),
+            prometheus_multiproc_dir=env.get("PROMETHEUS_MULTIPROC_DIR", ""),
             pii_key=env.get("PII_KEY", ""),
             secret_key=env.get("SECRET_KEY", ""),
             log_salt=env.get("LOG_SALT") or cls.log_salt,
@@ -149,6 +154,8 @@ class Config:
             raise ConfigError("set REDIS_URL or REDIS_SENTINELS, not both")
         if self.redis_wait_replicas < 0 or self.redis_wait_ms <= 0:
             raise ConfigError("REDIS_WAIT_REPLICAS must be 0 or more and REDIS_WAIT_MS a positive number of ms")
+        if self.workers < 1:
+            raise ConfigError("WORKERS must be at least 1")
         if self.max_clock_skew < 0:
             raise ConfigError("WECHAT_MAX_CLOCK_SKEW must be 0 (off) or a positive number of seconds")
         try:

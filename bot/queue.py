@@ -168,6 +168,12 @@ def scheduled(kind: str, key: str) -> datetime | None:
     return None if score is None else datetime.fromtimestamp(score, UTC)
 
 
+def oldest_due() -> datetime | None:
+    """When the item that has waited longest was due (None: the queue is empty)."""
+    first = store.client().zrange(DUE, 0, 0, withscores=True)
+    return datetime.fromtimestamp(first[0][1], UTC) if first else None
+
+
 def _record(kind: str, key: str, due_at: datetime, payload: dict) -> str:
     return json.dumps({"kind": kind, "key": key, "due_at": due_at.timestamp(), "payload": payload}, ensure_ascii=False)
 

@@ -14,6 +14,7 @@ the booking and a failover cannot take it back.
 import logging
 
 import redis
+from prometheus_client import Counter
 from redis.connection import DefaultParser
 from redis.sentinel import Sentinel
 
@@ -46,6 +47,14 @@ UNAVAILABLE = (
     NoReplicas,  # a primary cut off from its replicas (min-replicas-to-write)
 )
 # NotReplicated is a ConnectionError, so it is in UNAVAILABLE too.
+
+ERRORS = Counter("tongzhou_store_errors", "Turns, requests and ticks that found Redis unavailable", ["where", "error"])
+
+
+def note_unavailable(where: str, error: Exception) -> None:
+    """Count one failure to reach a usable Redis (`where`: chat, web, scheduler)."""
+    ERRORS.labels(where, type(error).__name__).inc()
+
 
 _TIMEOUTS = {
     "socket_timeout": 0.8,  # one stalled call still leaves time to answer "系统繁忙" within 1 s

@@ -25,6 +25,7 @@ def tick(zone: tzinfo) -> None:
         worker.run_due(datetime.now(zone))
     except store.UNAVAILABLE as exc:
         log.warning("scheduler tick skipped: Redis unavailable (%s)", exc)
+        store.note_unavailable("scheduler", exc)
 
 
 def prepare(config: Config) -> None:

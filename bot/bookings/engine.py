@@ -18,8 +18,10 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
+from functools import cache, wraps
 from pathlib import Path
+
+from prometheus_client import Counter
 
 from bot import config, inbox, store
 from bot.bookings import applicants, calendar, closures, idcard, slots, wording
@@ -232,6 +234,20 @@ def new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
+BOOKINGS = Counter("tongzhou_bookings", "Booking requests, by outcome and channel", ["outcome", "channel"])
+
+
+def _counted(book):
+    @wraps(book)
+    def counted(*args, channel: str = WECHAT, **kwargs) -> Outcome:
+        outcome = book(*args, channel=channel, **kwargs)
+        BOOKINGS.labels(outcome.kind, channel).inc()
+        return outcome
+
+    return counted
+
+
+@_counted
 def book(
     office: Office,
     day: date,

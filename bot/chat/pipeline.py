@@ -37,8 +37,9 @@ def handle_post(config, envelope: protocol.Envelope, body: bytes, request_id: st
     inbound, key = protocol.parse(xml, config.tz)
     try:
         reply_xml, intent = _once(inbound, key, request_id)
-    except store.UNAVAILABLE:
+    except store.UNAVAILABLE as error:
         log.warning("request %s: store unavailable", request_id)
+        store.note_unavailable("chat", error)
         reply_xml, intent = _text_xml(inbound, BUSY), "unavailable"
     sealed = protocol.seal(config, envelope, reply_xml, envelope.nonce or request_id)
     return Outcome(sealed, inbound.openid, inbound.wechat_type, intent)

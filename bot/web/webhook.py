@@ -1,13 +1,13 @@
-"""`/wechat` (the callback URL configured in the Official Account) and `/healthz`."""
+"""`/wechat`: the callback URL configured in the Official Account."""
 
 import time
 import uuid
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, request
 
-from bot import store
 from bot.chat import pipeline
 from bot.logs import hash_openid, log_request
+from bot.web import metrics
 from bot.wechat import protocol
 
 blueprint = Blueprint("wechat", __name__)
@@ -39,14 +39,8 @@ def receive():
     except protocol.Rejected as rejected:
         return _refuse(rejected)
     _log(200, outcome.openid, outcome.msg_type, outcome.intent)
+    metrics.observe_message(outcome.msg_type, outcome.intent, time.perf_counter() - g.started)
     return Response(outcome.body, mimetype="application/xml" if outcome.body.startswith("<") else "text/plain")
-
-
-@blueprint.get("/healthz")
-def healthz():
-    if store.reachable():
-        return jsonify(status="ok", redis="ok")
-    return jsonify(status="unavailable", redis="unreachable"), 503
 
 
 def _refuse(rejected: protocol.Rejected):

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 import requests
+from prometheus_client import Counter
 from wechatpy.exceptions import WeChatClientException
 
 from bot import store
@@ -60,6 +61,9 @@ if tonumber(redis.call('HGET', KEYS[1], 'custom_sent') or '0') >= tonumber(ARGV[
 redis.call('HINCRBY', KEYS[1], 'custom_sent', 1)
 return 1
 """
+
+
+SENDS = Counter("tongzhou_outbound_sends", "Outbound messages, by channel and result", ["channel", "result"])
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,7 @@ def send(openid: str, kind: str, key: str, text: str, template_data: dict | None
         store.client().delete(_sent_key(key))
         raise
     _record(openid, kind, key, outcome, now)
+    SENDS.labels(outcome.channel or "-", outcome.status).inc()
     return outcome
 
 
