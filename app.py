@@ -40,8 +40,14 @@ def create_app(config: Config | None = None) -> Flask:
     from bot.web.api import faq as faq_api
     from bot.web.api import nlu as nlu_api
 
-    blueprints = (webhook, metrics, bookings_api, faq_api, nlu_api, pages)
-    for blueprint in (module.blueprint for module in blueprints):
+    for blueprint in (
+        webhook.blueprint,
+        metrics.blueprint,
+        bookings_api.blueprint,
+        faq_api.blueprint,
+        nlu_api.blueprint,
+        pages.blueprint,
+    ):
         app.register_blueprint(blueprint)
 
     @app.errorhandler(HTTPException)
