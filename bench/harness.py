@@ -262,8 +262,8 @@ def open_days(now, rules) -> list[date]:
 # ---- in-process: where one message's time goes --------------------------------------------------
 
 # (stage, module, function): a stage's time is its functions' time, measured by wrapping each for the
-# run (a few calls per message, so the clocks cost little). "handler" is then carved out of "route":
-# the share of the router's time spent in handlers/, from a cProfile run.
+# run (a few calls per message, so the clocks cost little). The router's time is then split into
+# routing, the language stage and handlers by their shares of it in a cProfile run.
 STAGES = (
     ("verify", "bot.wechat.protocol", "check_envelope"),
     ("parse", "bot.wechat.protocol", "open_body"),
@@ -275,7 +275,7 @@ STAGES = (
     ("save/unlock", "bot.chat.turns", "end"),
     ("log", "bot.web.webhook", "_log"),
 )
-STAGE_ORDER = ("verify", "parse", "claim/lock/load", "route", "handler", "render", "save/unlock", "log")
+STAGE_ORDER = ("verify", "parse", "claim/lock/load", "route", "language", "handler", "render", "save/unlock", "log")
 
 
 def signed_bodies(texts: list[str], users: int, count: int, first_id: int) -> list[bytes]:
@@ -355,27 +355,33 @@ def _timed(function, clock: list):
     return timed
 
 
-def handler_share(app, bodies: list[bytes]) -> float:
-    """The share of the router's time spent in functions of handlers/ it calls (under cProfile)."""
+def router_shares(app, bodies: list[bytes]) -> tuple[float, float]:
+    """Shares of the router's time spent in the language stage and in handlers/ (under cProfile),
+    counting only what the router calls directly (a handler asking the language stage stays the handler's)."""
     profile = cProfile.Profile()
     profile.enable()
     for body in bodies:
         post_in_process(app, body)
     profile.disable()
     stats = pstats.Stats(profile).stats  # {(file, line, name): (cc, nc, tt, ct, callers)}
+
+    def from_router(wanted) -> float:
+        return sum(
+            by_caller[3]
+            for (file, _, name), (_, _, _, _, callers) in stats.items()
+            if wanted(file, name)
+            for (caller, _, _), by_caller in callers.items()
+            if caller.endswith("bot/chat/router.py")
+        )
+
     router = sum(
         ct
         for (file, _, name), (_, _, _, ct, _) in stats.items()
         if file.endswith("bot/chat/router.py") and name == "route"
     )
-    handlers = sum(
-        c[3]
-        for (file, _, _), (_, _, _, _, callers) in stats.items()
-        if file.startswith(str(ROOT / "handlers"))
-        for (caller, _, _), c in callers.items()
-        if caller.endswith("bot/chat/router.py")
-    )
-    return handlers / router if router else 0.0
+    language = from_router(lambda file, name: file.endswith("bot/chat/nlu.py") and name == "understand")
+    handlers = from_router(lambda file, name: file.startswith(str(ROOT / "handlers")))
+    return (language / router, handlers / router) if router else (0.0, 0.0)
 
 
 def stage_profile(app, bodies: list[bytes]) -> dict[str, tuple[float, float]]:
@@ -389,10 +395,11 @@ def stage_profile(app, bodies: list[bytes]) -> dict[str, tuple[float, float]]:
         for body in timed:
             post_in_process(app, body)
         total = [time.perf_counter_ns() - wall, time.process_time_ns() - cpu]
-    share = handler_share(app, profiled)
+    language, handlers = router_shares(app, profiled)
     route = clocks["route"]
-    clocks["handler"] = [route[0] * share, route[1] * share]
-    clocks["route"] = [route[0] * (1 - share), route[1] * (1 - share)]
+    clocks["language"] = [ns * language for ns in route]
+    clocks["handler"] = [ns * handlers for ns in route]
+    clocks["route"] = [ns * (1 - language - handlers) for ns in route]
     clocks["framework"] = [total[i] - sum(c[i] for c in clocks.values()) for i in (0, 1)]
     clocks["total"] = total
     return {stage: (ns[0] / len(timed) / 1000, ns[1] / len(timed) / 1000) for stage, ns in clocks.items()}

@@ -11,7 +11,8 @@ flushed). Each round runs the three servers one after another (the order rotates
 the machine is shared and its speed drifts) and prints req/s, p50/p99 latency, non-2xx and the ratios
 ours/bare and ours/WeRoBot of that round; the medians over rounds come last. The in-process part
 prints CPU µs per message for the three apps and Tongzhou's time per stage (each stage's functions
-timed by wrapping them; the router's time split into routing and handlers by a cProfile run).
+timed by wrapping them; the router's time split into routing, the language stage and handlers by a
+cProfile run).
 bench/load.py adds menu clicks, scaling, the opening-morning burst, memory and cold start.
 """
 
