@@ -65,7 +65,8 @@ def matches(text: str) -> bool:
 def looks_like_payment(text: str) -> bool:
     """A card/account number or a request for payment (收款码, 转账给我, 付款…)."""
     text = normalize(text)
-    return bool(_DIGIT_RUN.search(text)) or any(p in compact(text) for p in _PAYMENT_PHRASES)
+    words = compact(text)
+    return bool(_DIGIT_RUN.search(text)) or any(p in words for p in _PAYMENT_PHRASES)
 
 
 # ---- handlers -----------------------------------------------------------------------------------

@@ -33,8 +33,12 @@ def strip_punctuation(text: str) -> str:
     return _PUNCTUATION.sub("", text)
 
 
+@lru_cache(maxsize=4096)
 def compact(text: str) -> str:
-    """normalize + strip_punctuation: the form commands and menu words are compared in."""
+    """normalize + strip_punctuation: the form commands and menu words are compared in.
+
+    Cached like normalize: one message's text is compacted by the router, the language stage and
+    several handlers."""
     return strip_punctuation(normalize(text))
 
 

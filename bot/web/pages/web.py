@@ -49,6 +49,15 @@ class _SessionInterface(SecureCookieSessionInterface):
     def get_cookie_secure(self, app) -> bool:
         return super().get_cookie_secure(app) or request.is_secure
 
+    _signer, _signer_keys = None, None
+
+    def get_signing_serializer(self, app):
+        # Flask builds the signer anew for every request, the webhook's too; build it once per key.
+        keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        if self._signer_keys != keys:
+            self._signer, self._signer_keys = super().get_signing_serializer(app), keys
+        return self._signer
+
 
 def _secret_key(key: str) -> str:
     if not key:
