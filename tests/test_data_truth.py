@@ -10,6 +10,7 @@ import re
 import pytest
 import yaml
 
+from bot.bookings import wording
 from bot.messages import TEXT, Inbound, Session
 from handlers import donation
 from knowledge import charity, handbook
@@ -127,3 +128,13 @@ def test_an_unsigned_list_is_never_credited_to_the_department():
         assert session.flow is None, "an unverified list asks nothing: there is nothing it may answer"
         assert "来源：湖南省民政厅" not in reply.content, text
         assert "等待湖南省民政厅确认" in reply.content and charity.OFFICIAL_SITE in reply.content, text
+
+
+# ---- registration wording ------------------------------------------------------------------------------
+
+
+def test_what_to_bring_and_where_to_register_are_the_bookings_own_words(book):
+    # The booking channels take both from bot/bookings/wording.py (test_bookings.py checks them there);
+    # the handbook, which may not import bot, carries the same strings.
+    assert book.by_id["marriage-materials"].answer.startswith(wording.WHAT_TO_BRING)
+    assert book.by_id["marriage-where"].answer.startswith(wording.WHERE_TO_REGISTER)
