@@ -31,7 +31,7 @@ PLANNED = {
 }
 
 # Floors, not tuning targets: they keep the measured level from sliding back.
-TOP1_FLOOR = 0.89
+TOP1_FLOOR = 0.90
 TOP3_FLOOR = 0.96
 DECLINED_FLOOR = 0.86
 
