@@ -10,6 +10,7 @@ engine's ID hashing, the log salt) read it back with `current()`.
 import base64
 import binascii
 import os
+import re
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,6 +19,9 @@ DEV_TOKEN = "tongzhou-dev-token"
 DEFAULT_TICK_SECONDS = 5.0
 
 # BookingRules field → the variable that overrides its default (bot/bookings/slots.py parses them).
+_HHMM = r"(?:[01]\d|2[0-3]):[0-5]\d"
+_STAFFED_HOURS = re.compile(rf"{_HHMM}\s*-\s*{_HHMM}")
+
 BOOKING_VARIABLES = {
     "window_first_day": "BOOKING_WINDOW_FIRST_DAY",
     "window_days": "BOOKING_WINDOW_DAYS",
@@ -75,6 +79,7 @@ class Config:
     scheduler_in_process: bool = False  # development: run the scheduler as a thread of the dev server
     scheduler_tick_seconds: float = DEFAULT_TICK_SECONDS
     booking: dict = field(default_factory=dict)  # BookingRules field → raw value, from BOOKING_VARIABLES
+    staffed_hours: str = ""  # "09:00-17:00": 转人工 reaches the account's customer-service staff then, on working days
     web_bookings_per_client_day: int = 3  # web bookings one client address may make per day
     web_office_day_share_percent: int = 50  # most of an office-day's places the web channel may hold
 
@@ -86,6 +91,14 @@ class Config:
     def redis_configured(self) -> bool:
         """A real Redis (a URL or Sentinels), as opposed to the embedded in-process store."""
         return bool(self.redis_url or self.redis_sentinels)
+
+    @property
+    def staffed_window(self) -> tuple[str, str] | None:
+        """STAFFED_HOURS as ("09:00", "17:00"); None when the account has no customer-service staff."""
+        if not self.staffed_hours:
+            return None
+        start, _, end = self.staffed_hours.partition("-")
+        return start.strip(), end.strip()
 
     @property
     def safe_mode_ready(self) -> bool:
@@ -126,6 +139,7 @@ class Config:
             charity_public_key_file=env.get("CHARITY_PUBLIC_KEY_FILE", ""),
             scheduler_in_process=_flag(env, "SCHEDULER_IN_PROCESS"),
             scheduler_tick_seconds=_positive(env, "SCHEDULER_TICK_SECONDS", DEFAULT_TICK_SECONDS),
+            staffed_hours=env.get("STAFFED_HOURS", "").strip(),
             booking={name: env[var] for name, var in BOOKING_VARIABLES.items() if env.get(var, "") != ""},
             web_bookings_per_client_day=_int(env, "WEB_BOOKINGS_PER_CLIENT_DAY", 3),
             web_office_day_share_percent=_int(env, "WEB_OFFICE_DAY_SHARE_PERCENT", 50),
@@ -158,6 +172,8 @@ class Config:
             raise ConfigError("WORKERS must be at least 1")
         if self.max_clock_skew < 0:
             raise ConfigError("WECHAT_MAX_CLOCK_SKEW must be 0 (off) or a positive number of seconds")
+        if self.staffed_hours and not _STAFFED_HOURS.fullmatch(self.staffed_hours):
+            raise ConfigError(f"STAFFED_HOURS must look like 09:00-17:00, got {self.staffed_hours!r}")
         try:
             ZoneInfo(self.tz_name)
         except (ZoneInfoNotFoundError, ValueError):

@@ -40,6 +40,7 @@ class Session:
     `pages` holds the unread rest of a long answer for "更多". `choices` is the numbered list the
     user last saw and `chooser` who showed it: a digit picks from that list, whatever produced it,
     and a reply that shows no list clears it (the router does, unless `offered` says one was shown).
+    `not_understood` counts the replies in a row that did not understand the user.
     `turn` caches what one message reads more than once (the user's bookings); it is never saved.
     """
 
@@ -49,6 +50,7 @@ class Session:
     pages: list = field(default_factory=list)
     choices: list = field(default_factory=list)
     chooser: str = ""
+    not_understood: int = 0  # replies in a row that did not understand the user
     offered: bool = field(default=False, compare=False, repr=False)
     turn: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -75,7 +77,7 @@ class Session:
 
     def to_json(self) -> dict:
         saved = {"flow": self.flow, "data": self.data, "pages": self.pages}
-        return {**saved, "choices": self.choices, "chooser": self.chooser}
+        return {**saved, "choices": self.choices, "chooser": self.chooser, "not_understood": self.not_understood}
 
     @classmethod
     def from_json(cls, openid: str, raw: dict) -> "Session":
@@ -86,4 +88,5 @@ class Session:
             raw.get("pages") or [],
             raw.get("choices") or [],
             raw.get("chooser") or "",
+            raw.get("not_understood") or 0,
         )

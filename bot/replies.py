@@ -1,6 +1,6 @@
 """What a handler returns. The pipeline renders these into WeChat XML (and pages long text).
 
-Handlers build replies with these three values and nothing else, so they never see XML,
+Handlers build replies with these values and nothing else, so they never see XML,
 byte limits or encryption.
 """
 
@@ -39,7 +39,15 @@ class Silent:
 
 SILENT = Silent()
 
-Reply = Text | News | Silent
+
+@dataclass(frozen=True)
+class TransferToStaff:
+    """Hand the chat to the account's customer-service staff (WeChat's transfer_customer_service)."""
+
+    intent: str = ""
+
+
+Reply = Text | News | Silent | TransferToStaff
 
 
 def numbered(items: Iterable[str]) -> list[str]:

@@ -8,16 +8,21 @@ staff print one per office.
 
 from datetime import datetime
 
-from bot.bookings import engine, slots
+from bot.bookings import engine, idcard, slots
 from bot.messages import TEXT, Inbound, Session
 from bot.replies import Text
 from handlers import booking_steps as steps
 from handlers import booking_text as say
-from handlers.booking_steps import BOOK, CANCEL, FLOW, RESCHEDULE, WAITLIST
+from handlers import general
+from handlers.booking_steps import BOOK, CANCEL, FLOW, RESCHEDULE, WAITLIST, active_bookings
 from knowledge import offices
+from knowledge.normalize import compact
 
 # Staff print one QR code per office with this scene; WeChat prefixes "qrscene_" when the scan also follows.
 CHECKIN_SCENE = "checkin:"
+# A location further than this from every registry is not in Hunan (county seats are far closer).
+OUTSIDE_HUNAN_KM = 80
+_NAME_CHARS = 4  # what may come with an ID number in a message that is only applicant data
 
 # ---- entry points the router calls ------------------------------------------------------------
 
@@ -28,7 +33,7 @@ def start(message: Inbound, session: Session) -> Text:
     if not (session.flow == FLOW and session.data.get("goal") in (BOOK, WAITLIST) and message.kind == TEXT):
         steps.begin(session, BOOK)
     steps.absorb(message.text, session, now)
-    active = engine.active_for_openid(message.openid)
+    active = active_bookings(session)
     lead = say.already_has_booking(active) if active else "好的，我们来预约结婚登记（疫情期间错峰办理）。"
     return _lead(lead, session, now)
 
@@ -44,7 +49,33 @@ def resume_prompt(session: Session) -> str:
 
 
 def my_booking(message: Inbound, session: Session) -> Text:
-    return Text(say.my_bookings(engine.active_for_openid(message.openid)))
+    active = active_bookings(session)
+    return Text(say.my_bookings(active)) if active else _no_booking(session)
+
+
+def leave(message: Inbound, session: Session) -> Text:
+    """取消/算了/退出 alone. In a flow: leave it, and say a booking the user has is still kept.
+    Outside one, with a booking: ask whether to cancel it — a couple must never think it is gone."""
+    active = active_bookings(session)
+    if session.flow is None:
+        if not active:
+            return general.leave_free_chat(session)
+        return _manage(message, session, CANCEL, "您是要取消已有的结婚登记预约吗？")
+    session.leave()
+    kept = [say.still_kept(active)] if active else []
+    return Text("\n".join(["好的，已退出当前操作。", *kept, "回复“帮助”查看菜单。"]))
+
+
+def is_applicant_data(text: str) -> bool:
+    """A message that is a valid ID number (perhaps with a name): an applicant's, never a payment
+    or a question, whatever step the user is at."""
+    number = steps.valid_id_in(text)
+    return number is not None and len(compact(idcard.canonical(text).replace(number, ""))) <= _NAME_CHARS
+
+
+def applicant_data(message: Inbound, session: Session) -> Text:
+    """An ID number outside a booking: nothing to fill in; not kept, not logged, never a payment."""
+    return Text(say.STRAY_ID_NUMBER)
 
 
 def cancel(message: Inbound, session: Session) -> Text:
@@ -68,8 +99,10 @@ def nearby(message: Inbound, session: Session) -> Text:
     for forgotten in ("office_id", "city"):
         session.data.pop(forgotten, None)
     nearest = offices.current().nearest(message.latitude, message.longitude, 3)
-    session.data["nearby"] = [[office.id, round(km, 1)] for office, km in nearest]
     session.data["at"] = now.isoformat()
+    if nearest[0][1] > OUTSIDE_HUNAN_KM:
+        return Text(f"{say.outside_hunan(nearest[0][1])}\n{steps.ask_next(session, now)}")
+    session.data["nearby"] = [[office.id, round(km, 1)] for office, km in nearest]
     return Text(steps.ask_next(session, now))
 
 
@@ -94,9 +127,9 @@ def scan(message: Inbound, session: Session) -> Text | None:
 
 def _manage(message: Inbound, session: Session, goal: str, lead: str) -> Text:
     """取消预约 / 改约: the user's active bookings; one is taken at once, several are listed to pick from."""
-    active = engine.active_for_openid(message.openid)
+    active = active_bookings(session)
     if not active:
-        return Text(say.NO_BOOKING)
+        return _no_booking(session)
     now = message.received_at
     steps.begin(session, goal)
     if len(active) == 1:
@@ -104,6 +137,12 @@ def _manage(message: Inbound, session: Session, goal: str, lead: str) -> Text:
         if goal == RESCHEDULE:
             steps.absorb(message.text, session, now)  # "改约到下周四上午"
     return _lead(lead, session, now)
+
+
+def _no_booking(session: Session) -> Text:
+    """Cancel, move or look up without a booking: say so, and offer to book (a digit starts it)."""
+    session.offer(general.INTENT_CHOOSER, [{"intent": "booking"}])
+    return Text(say.NO_BOOKING)
 
 
 def _lead(lead: str, session: Session, now: datetime) -> Text:

@@ -9,7 +9,8 @@ module asks, shows and passes their answers on. The wording lives in handlers/bo
 
 Session data while session.flow == "booking":
   goal       book | waitlist | reschedule | cancel
-  step       what the last reply asked: office, date, slot, name, id, confirm, pick
+  step       what the last reply asked: office, date, slot, name, id, confirm, pick, which (applicant
+             a correction is about)
   who        0 or 1: the applicant a name/id step is about
   office_id, city, nearby, date (ISO), half (上午/下午), time (HH:MM), code (reschedule/cancel)
   people     the applicants typed so far, encrypted: names and ID numbers are personal data
@@ -33,14 +34,15 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from bot.bookings import applicants, calendar, dates, engine, idcard, slots, wording
 from bot.messages import Inbound, Session
+from bot.replies import numbered
 from handlers import booking_text as say
 from handlers import handbook
 from knowledge import offices
-from knowledge.normalize import compact, is_question
+from knowledge.normalize import compact, is_question, normalize
 
 FLOW = "booking"
 BOOK, WAITLIST, RESCHEDULE, CANCEL = "book", "waitlist", "reschedule", "cancel"
-OFFICE, DATE, SLOT, NAME, ID, CONFIRM, PICK = "office", "date", "slot", "name", "id", "confirm", "pick"
+OFFICE, DATE, SLOT, NAME, ID, CONFIRM, PICK, WHICH = "office", "date", "slot", "name", "id", "confirm", "pick", "which"
 
 MAX_TRIES = 3
 
@@ -55,6 +57,22 @@ _BACK = {
     ("改申请人", "改姓名", "改身份证", "改身份证号"): ("people", "tries"),
 }
 _ID_NUMBER = re.compile(r"\d{15,}[Xx]?")  # a long run of digits is an attempt at an ID number
+
+# Corrections at the summary, in plain words: "第二个人身份证输错了，应该是…", "名字打错了".
+_FIELD_WORDS = (("id_number", ("身份证", "证件", "号码", "证号")), ("name", ("名字", "姓名", "名")))
+_WRONG_WORDS = ("错", "不对", "有误", "改", "应该是", "应为", "换")
+_WHO_WORDS = ((0, ("第一", "第1", "一号", "前一")), (1, ("第二", "第2", "二号", "后一")))
+_SEX_WORDS = (
+    ("男", ("男方", "新郎", "老公", "丈夫", "男的", "先生")),
+    ("女", ("女方", "新娘", "老婆", "妻子", "女的", "媳妇", "太太")),
+)
+_NEW_VALUE = re.compile(r"(?:应该是|应为|改成|改为|换成|正确的是|是|叫)[:：\s]*([^\s，。,.!！]+)[\s，。,.!！]*$")
+# Plain words that a day, a time or an office was wrong, with nothing new named: ask for it again.
+_WRONG_CHOICE = {
+    ("日期", "日子", "哪天", "那天"): ("date", "time"),
+    ("时间", "时段", "几点", "钟点"): ("time", "half"),
+    ("登记处", "地点", "地方"): ("office_id", "city", "nearby"),
+}
 
 
 # ---- what handlers/booking.py calls (with ask_next and absorb below) ---------------------------
@@ -71,7 +89,29 @@ def answer(message: Inbound, session: Session) -> str | None:
     session.data["at"] = now.isoformat()
     text = compact(message.text)
     step = _STEPS.get(session.data.get("step", ""))
-    return _go_back(text, session, now) or (step(message, text, session, now) if step else None)
+    return (
+        _go_back(text, session, now)
+        or _early_id_number(message, session, now)
+        or (step(message, text, session, now) if step else None)
+    )
+
+
+def active_bookings(session: Session) -> list[engine.Booking]:
+    """The user's active bookings, read once per message (session.turn is never saved)."""
+    if "active" not in session.turn:
+        session.turn["active"] = engine.active_for_openid(session.openid)
+    return session.turn["active"]
+
+
+def valid_id_in(text: str) -> str | None:
+    """The first valid ID number in the text (checksum, region and birth date right), canonical."""
+    for found in _ID_NUMBER.finditer(idcard.canonical(text)):
+        try:
+            idcard.parse(found.group())
+        except idcard.InvalidIdNumber:
+            continue
+        return found.group()
+    return None
 
 
 # ---- the steps: each reads the answer to its own question -------------------------------------
@@ -160,9 +200,25 @@ def _id_step(message: Inbound, text: str, session: Session, now: datetime) -> st
 def _confirm_step(message: Inbound, text: str, session: Session, now: datetime) -> str | None:
     if text in _YES:
         return _SUBMIT[session.data["goal"]](message, session, now)
-    if session.data["goal"] != CANCEL and absorb(message.text, session, now):
+    if session.data["goal"] == CANCEL:
+        return None
+    corrected = _correct_applicant(message, text, session, now)
+    if corrected is not None:
+        return corrected
+    if absorb(message.text, session, now):
         return ask_next(session, now)  # "改到明天下午" at the summary
-    return None
+    return _wrong_choice(text, session, now)
+
+
+def _which_step(message: Inbound, text: str, session: Session, now: datetime) -> str | None:
+    """The answer to "which applicant's name (or ID) is wrong?": forget it and ask for it again."""
+    choice = _pick(text, session)
+    field = session.data.get("fixing", "")
+    who = choice["who"] if choice else _who_from_words(text, _people(session))
+    if who is None or not field:
+        return None
+    session.data.pop("fixing", None)
+    return _forget_applicant_field(session, who, field, now)
 
 
 def _pick_step(message: Inbound, text: str, session: Session, now: datetime) -> str | None:
@@ -183,7 +239,119 @@ _STEPS = {
     ID: _id_step,
     CONFIRM: _confirm_step,
     PICK: _pick_step,
+    WHICH: _which_step,
 }
+
+
+# ---- corrections and early answers --------------------------------------------------------------
+
+
+def _early_id_number(message: Inbound, session: Session, now: datetime) -> str | None:
+    """A valid ID number before its question (at the office, date or slot step): applicant data,
+    kept for the first applicant still without one, then the question still open is asked."""
+    data = session.data
+    if data.get("goal") not in (BOOK, WAITLIST) or data.get("step") in (NAME, ID, CONFIRM, WHICH):
+        return None
+    number = valid_id_in(message.text)
+    if number is None:
+        return None
+    people = _people(session)
+    who = next((i for i in (0, 1) if i >= len(people) or not people[i].get("id_number")), None)
+    if who is None:
+        return None
+    _update_person(session, who, id_number=number)
+    return f"已记下{applicants.ORDINALS[who]}申请人的身份证号。\n{ask_next(session, now)}"
+
+
+def _correct_applicant(message: Inbound, text: str, session: Session, now: datetime) -> str | None:
+    """ "第二个人身份证输错了，应该是…", "名字打错了": change only what is named, then the summary again."""
+    new_id = valid_id_in(message.text)
+    field = "id_number" if new_id else next((f for f, words in _FIELD_WORDS if any(w in text for w in words)), None)
+    if field is None or not (new_id or any(w in text for w in _WRONG_WORDS)):
+        return None
+    people = _people(session)
+    new_name = _new_name(message.text) if field == "name" else None
+    who = _who_from_words(text, people)
+    if who is None:
+        who = _who_by_value(people, new_id, new_name)
+    if who is None:
+        choices = [{"who": i} for i in range(len(people))]
+        session.data["fixing"] = field
+        what = "身份证号" if field == "id_number" else "姓名"
+        lines = [f"{applicants.ORDINALS[i]}申请人 {p.get('name', '')}" for i, p in enumerate(people)]
+        return _ask(session, WHICH, "\n".join([f"是哪一位申请人的{what}要改？回复数字：", *numbered(lines)]), choices)
+    if new_id:
+        _update_person(session, who, id_number=new_id)
+        errors = applicants.check_couple(_people(session), date.fromisoformat(session.data["date"]))
+        if errors:
+            return _refuse_fields(session, errors, "；".join(errors.values()), now)
+        return f"好的，已改好{applicants.ORDINALS[who]}申请人的身份证号。\n{ask_next(session, now)}"
+    if new_name:
+        _update_person(session, who, name=new_name)
+        return f"好的，已改好{applicants.ORDINALS[who]}申请人的姓名。\n{ask_next(session, now)}"
+    return _forget_applicant_field(session, who, field, now)
+
+
+def _forget_applicant_field(session: Session, who: int, field: str, now: datetime) -> str:
+    people = _people(session)
+    people[who].pop(field, None)
+    _keep_people(session, people)
+    return ask_next(session, now)  # asks for exactly that field, then comes back to the summary
+
+
+def _who_from_words(text: str, people: list[dict]) -> int | None:
+    """第一位/第二位, or 男方/女方 (read from the ID numbers already given)."""
+    for who, words in _WHO_WORDS:
+        if any(w in text for w in words):
+            return who
+    for sex, words in _SEX_WORDS:
+        if any(w in text for w in words):
+            return _only([i for i, p in enumerate(people) if _sex(p.get("id_number", "")) == sex])
+    return None
+
+
+def _who_by_value(people: list[dict], new_id: str | None, new_name: str | None) -> int | None:
+    """A new ID number replaces the applicant of its sex; a new name, the one whose name it most resembles."""
+    if new_id:
+        return _only([i for i, p in enumerate(people) if _sex(p.get("id_number", "")) == _sex(new_id)])
+    if new_name:
+        shared = [len(set(new_name) & set(p.get("name", ""))) for p in people]
+        best = max(shared, default=0)
+        return _only([i for i, n in enumerate(shared) if n == best]) if best else None
+    return None
+
+
+def _only(candidates: list[int]) -> int | None:
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def _sex(id_number: str) -> str:
+    try:
+        return idcard.parse(id_number).sex
+    except idcard.InvalidIdNumber:
+        return ""
+
+
+def _new_name(text: str) -> str | None:
+    found = _NEW_VALUE.search(normalize(text))
+    if not found:
+        return None
+    try:
+        return applicants.validate_name(found.group(1))
+    except applicants.InvalidName:
+        return None
+
+
+def _wrong_choice(text: str, session: Session, now: datetime) -> str | None:
+    """ "日期不对" / "时间选错了" / "登记处错了": forget that choice and ask it again, keeping the rest."""
+    if not any(w in text for w in _WRONG_WORDS):
+        return None
+    for words, forgotten in _WRONG_CHOICE.items():
+        if any(w in text for w in words):
+            for name in forgotten:
+                session.data.pop(name, None)
+            return ask_next(session, now)
+    return None
 
 
 # ---- submitting: one engine call, its outcome in the chat's words ------------------------------
@@ -204,6 +372,7 @@ def _submit_booking(message: Inbound, session: Session, now: datetime) -> str:
     )
     if outcome.kind == engine.CONFIRMED:
         session.leave()
+        session.turn.pop("active", None)
         return say.booked(outcome.booking, office, _cutoff_cn(), slots.ceremony_notice(slots.rules()))
     return _refused(outcome, session, now)
 
@@ -238,6 +407,7 @@ def _submit_reschedule(message: Inbound, session: Session, now: datetime) -> str
     )
     if outcome.kind == engine.RESCHEDULED:
         session.leave()
+        session.turn.pop("active", None)
         return say.rescheduled(outcome.booking)
     return _refused(outcome, session, now)
 
@@ -245,6 +415,7 @@ def _submit_reschedule(message: Inbound, session: Session, now: datetime) -> str
 def _submit_cancel(message: Inbound, session: Session, now: datetime) -> str:
     outcome = engine.cancel(session.data["code"], now=now, openid=message.openid, rules=slots.rules())
     session.leave()
+    session.turn.pop("active", None)
     if outcome.kind == engine.CANCELLED:
         return say.cancelled(outcome.booking)
     return f"{outcome.message}。"
@@ -261,9 +432,26 @@ def _refused(outcome: engine.Outcome, session: Session, now: datetime) -> str:
         return _offer_alternatives(session, day, hhmm, outcome.alternatives)
     if outcome.kind in (engine.INVALID, engine.CLOSED) and outcome.fields:
         return _refuse_fields(session, outcome.fields, outcome.message, now)
+    if outcome.kind in (engine.ALREADY_BOOKED, engine.SUSPENDED) and session.data["goal"] in (BOOK, WAITLIST):
+        return _keep_draft(outcome, session)
     session.leave()
-    hint = "如是您本人的预约，可回复“我的预约”查看。" if outcome.kind == engine.ALREADY_BOOKED else ""
-    return f"{outcome.message}。{hint}"
+    return f"{outcome.message}。"
+
+
+def _keep_draft(outcome: engine.Outcome, session: Session) -> str:
+    """A refusal the couple can fix (another booking holds an applicant, a suspension): everything
+    typed is kept at the summary; the next message that changes it, or "确认" again, goes on."""
+    data = session.data
+    data["draft"] = secrets.token_hex(8)  # nothing was booked: the next “确认” is a new attempt
+    data["step"] = CONFIRM
+    if outcome.kind == engine.SUSPENDED:
+        return say.suspended_keeping_draft(outcome.message)
+    holder = outcome.booking
+    people = _people(session)
+    held = [i for i, p in enumerate(people) if holder and engine.matches_id(holder.code, p["id_number"])]
+    return say.already_booked_keeping_draft(
+        outcome.message, holder if holder and holder.openid == session.openid else None, held
+    )
 
 
 def _refuse_fields(session: Session, fields: dict[str, str], problem: str, now: datetime, count_tries=False) -> str:
@@ -323,7 +511,7 @@ class FormSlot:
 def _code_question(f: Filling) -> str | None:
     if f.data.get("code"):
         return None
-    active = engine.active_for_openid(f.session.openid)
+    active = active_bookings(f.session)
     question = say.ask_pick(active, "取消" if f.data["goal"] == CANCEL else "改约")
     return _ask(f.session, PICK, question, [{"code": b.code} for b in active])
 
@@ -378,7 +566,7 @@ def _summary(f: Filling) -> str:
         moving = engine.get(data["code"])
         return _ask(f.session, CONFIRM, say.reschedule_summary(moving, office, day.date, data["time"]))
     people = _people(f.session)
-    names = [engine.mask_name(p["name"]) for p in people]
+    names = [p["name"] for p in people]  # in full: the couple's own account checks the spelling
     numbers = [idcard.mask(p["id_number"]) for p in people]
     if data["goal"] == WAITLIST:
         return _ask(

@@ -1,7 +1,8 @@
 """What the booking chat says: every question, list and confirmation, in one place.
 
 Pure functions of the values they are given (no store, no session), so the wording can be read
-and changed without touching the dialogue. Names and ID numbers arrive here already masked.
+and changed without touching the dialogue. ID numbers arrive here already masked; names too,
+except in the summary the couple's own account checks before confirming.
 """
 
 from collections.abc import Sequence
@@ -15,7 +16,15 @@ from bot.replies import numbered
 from knowledge.offices import UNVERIFIED, Office
 
 HOW_TO_CHANGE = "要修改可回复“改日期”“改时间”“改登记处”或“改申请人”，回复“取消”放弃。"
-NO_BOOKING = "您目前没有有效的结婚登记预约。回复“预约”即可开始预约。"
+NO_BOOKING = "您目前没有有效的结婚登记预约（用本微信号办理的）。回复“1”或“预约”即可开始预约。"
+STRAY_ID_NUMBER = (
+    "这看起来是一个身份证号。只有在预约结婚登记、填写申请人时才需要发送它，本号不会保存这条消息。要预约请回复“预约”。"
+)
+KEPT_DRAFT = "这次填写的内容都还保留着。"
+FIND_ELSEWHERE = (
+    "这个预约不是用本微信号办理的（可能是网上、电话或另一个微信号约的）。如果是你们的，"
+    "可以在网上预约页面（/book）用确认码和身份证号查询或取消，也可以联系登记处查询。"
+)
 TRY_LATER = (
     "已经试了3次还没成功。您可以核对证件后再发一次；也可以回复“取消”结束预约，"
     "或者先去核对，30分钟内回来接着填，已填写的内容都会保留。"
@@ -217,6 +226,32 @@ def my_bookings(active: Sequence[Booking]) -> str:
             WHAT_TO_BRING + ON_THE_DAY,
             "需要取消请回复“取消预约”，改时间请回复“改约”。",
         ]
+    )
+
+
+def still_kept(active: Sequence[Booking]) -> str:
+    kept = "；".join(booking_line(b) for b in active)
+    return f"您的预约仍然保留：{kept}。要取消预约请回复“取消预约”。"
+
+
+def outside_hunan(km: float) -> str:
+    return (
+        f"您发送的位置不在湖南省内（离最近的婚姻登记处约{km:.0f}公里）。本号只办理湖南省内的婚姻登记预约，"
+        "请告诉我要在哪个区县办理。"
+    )
+
+
+def already_booked_keeping_draft(problem: str, own: Booking | None, held: Sequence[int]) -> str:
+    """An applicant already holds a booking: where to find it, and how to go on with this one."""
+    where = f"就是本微信号的这个预约：{booking_line(own)}。要换时间请回复“改约”。" if own else FIND_ELSEWHERE
+    who = "、".join(ORDINALS[i] for i in held) or "相应"
+    go_on = f"如果{who}申请人的身份证号填错了，直接发送正确的号码；那个预约取消后，回复“确认”即可继续。"
+    return "\n".join([f"{problem}。", where, KEPT_DRAFT + go_on])
+
+
+def suspended_keeping_draft(problem: str) -> str:
+    return "\n".join(
+        [f"{problem}。", KEPT_DRAFT + "如果申请人填错了，直接发送正确的身份证号；回复“取消”结束本次预约。"]
     )
 
 

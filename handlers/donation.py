@@ -11,9 +11,10 @@ bot says the list awaits the department's confirmation and points to its announc
 
 import re
 
+from bot.bookings import idcard
 from bot.messages import Inbound, Session
 from bot.replies import Text
-from knowledge import charity
+from knowledge import charity, offices
 from knowledge.normalize import compact, is_question, normalize
 
 FLOW = "donation"
@@ -42,15 +43,29 @@ _ABROAD_WORDS = (
 _DOMESTIC_WORDS = ("国内", "境内", "省内", "本地")
 _ANYWHERE_WORDS = ("不限", "都行", "都可以", "随便", "无所谓", "不知道", "不确定", "哪里都")  # → provincial
 _PLACE_SUFFIXES = ("市", "州", "县", "区", "省", "国")
-ELSEWHERE = "elsewhere"  # a place outside the 14 cities: the provincial federation takes it
+ELSEWHERE = "elsewhere"  # a place not among the 14 cities (a town, a typo): the provincial federation takes it
+OUTSIDE_HUNAN = (
+    "本号服务湖南省内的爱心捐赠。想支援其他地方，请通过当地民政部门或慈善组织公布的官方渠道捐赠"
+    "（以当地政府官网公告为准，或拨打当地12345政务服务便民热线咨询），不要向个人转账。"
+)
 
-# A card or account number: 14+ digits, maybe grouped by spaces or hyphens. Landlines with an
-# area code (12 digits) and mobiles (11) stay below it.
-_DIGIT_RUN = re.compile(r"\d(?:[\s-]?\d){13,}")
+# A bank-card-like number: 16–19 digits, maybe grouped by spaces or hyphens, that is not a valid
+# ID number (an applicant's ID is never a payment). Phones (11) and landlines (12) stay below it.
+_CARD_LIKE = re.compile(r"(?<!\d)\d(?:[\s-]?\d){15,18}(?![\d])")
 _PAYMENT_PHRASES = (
-    "收款码", "付款码", "收钱码", "转账给我", "转给我", "打给我", "汇给我", "转账到", "汇款到", "打款",
-    "付款", "扫码支付", "扫码付", "卡号",
+    "收款码", "付款码", "收钱码", "个人账户", "个人账号", "私人账户", "转账给我", "转给我", "打给我", "汇给我",
+    "转账到", "汇款到", "打款", "扫码支付", "扫码付", "扫码转账", "卡号", "让我扫", "叫我扫", "要我扫",
+    "扫这个码", "扫这个二维码", "扫一下二维码",
 )  # fmt: skip
+_TRANSFER = "转账"  # a payment word, unless the message is about donating ("捐款能转账吗" gets the channels)
+# Places outside Hunan that donors name; this account serves Hunan only.
+_OTHER_PROVINCES = (
+    "北京", "天津", "上海", "重庆", "河北", "山西", "辽宁", "吉林", "黑龙江", "江苏", "浙江", "安徽", "福建",
+    "江西", "山东", "河南", "湖北", "武汉", "广东", "海南", "四川", "贵州", "云南", "陕西", "甘肃", "青海",
+    "内蒙古", "广西", "西藏", "宁夏", "新疆",
+)  # fmt: skip
+_PLATFORM_WORDS = ("平台", "网上捐", "网络捐", "在线捐", "腾讯公益", "支付宝", "轻松筹", "水滴筹", "微信捐")
+_PHONE_WORDS = ("电话", "联系方式", "咨询热线", "怎么联系")
 
 
 # ---- recognising messages ---------------------------------------------------------------------
@@ -63,20 +78,37 @@ def matches(text: str) -> bool:
 
 
 def looks_like_payment(text: str) -> bool:
-    """A card/account number or a request for payment (收款码, 转账给我, 付款…)."""
-    text = normalize(text)
+    """A bank-card-like number or a request for payment (收款码, 转账给我, 个人账户, 让我扫码…)."""
+    text, words = normalize(text), compact(text)
+    if any(p in words for p in _PAYMENT_PHRASES) or (_TRANSFER in words and not matches(text)):
+        return True
+    return any(not _is_id_number(found.group()) for found in _CARD_LIKE.finditer(text))
+
+
+def _is_id_number(digits: str) -> bool:
+    try:
+        idcard.parse(re.sub(r"[\s-]", "", digits))
+    except idcard.InvalidIdNumber:
+        return False
+    return True
+
+
+def outside_hunan(text: str) -> bool:
+    """Giving to a place outside Hunan ("想给武汉捐口罩"), when no Hunan city is named too."""
     words = compact(text)
-    return bool(_DIGIT_RUN.search(text)) or any(p in words for p in _PAYMENT_PHRASES)
+    return any(p in words for p in _OTHER_PROVINCES) and charity.current().find_region(words) is None
 
 
 # ---- handlers -----------------------------------------------------------------------------------
 
 
 def start(message: Inbound, session: Session) -> Text:
-    """Entry from free text or a 爱心捐赠 menu button: take what the message says, ask for the rest."""
+    """Entry from free text or a 爱心捐赠 menu button: answer what the message names, ask for the rest."""
     if looks_like_payment(message.text):
         return payment_warning(message, session)
     session.leave()
+    if outside_hunan(message.text):
+        return _reply(OUTSIDE_HUNAN, "donation.outside_hunan")
     session.data.update(_read(message.text, asking=None))
     return _next_step(session)
 
@@ -89,6 +121,9 @@ def continue_flow(message: Inbound, session: Session) -> Text | None:
     # "口罩怎么戴" names a material but asks the handbook something; a place or "捐" would make it ours.
     if not found or (set(found) == {"kind"} and is_question(message.text) and not matches(message.text)):
         return None
+    if outside_hunan(message.text):
+        session.leave()
+        return _reply(OUTSIDE_HUNAN, "donation.outside_hunan")
     session.data.update(found)
     return _next_step(session)
 
@@ -152,7 +187,14 @@ def _read(text: str, asking: str | None) -> dict:
     elif asking == "region" and any(w in words for w in _ANYWHERE_WORDS):
         found["region"] = charities.provincial.id
     elif asking == "region" and not found and _names_a_place(words):
-        found["region"] = ELSEWHERE
+        county = offices.current().find(words)  # a Hunan county gets its city's federation
+        hunan_city = charities.find_region(county[0].city) if county else None
+        found["region"] = hunan_city.id if hunan_city else ELSEWHERE
+    if any(w in words for w in _PLATFORM_WORDS):
+        found.setdefault("kind", "money")  # the online project is province-wide: no city to ask for
+        found.setdefault("region", charities.provincial.id)
+    if "kind" not in found and ("region" in found or any(w in words for w in _PHONE_WORDS)):
+        found["kind"] = "both"  # a city named (or its phone asked for): its federation's whole answer
     return found
 
 

@@ -1,9 +1,15 @@
-"""Welcome, help, leaving a flow, paging, and the polite answers to things we can't read."""
+"""Welcome, help, small talk, asking for a person, leaving a flow, paging, and the polite
+answers to things we can't read or don't do."""
 
+import re
+
+from bot import config
+from bot.bookings import calendar
 from bot.messages import Inbound, Session
-from bot.replies import Text
+from bot.replies import Text, TransferToStaff
 from bot.wechat.render import with_more_hint
 from knowledge import menu
+from knowledge.normalize import compact
 
 WELCOME = "您好，欢迎关注“同舟”！这里是湖南民政疫情期间的服务助手。"
 
@@ -24,6 +30,27 @@ MENU_TEXT = "\n".join(
 )
 # Who offered a list of intents (the menu, a clarifying question): the router runs the one picked.
 INTENT_CHOOSER = "intent"
+HOTLINE = "12345政务服务便民热线"
+
+# Small talk: what people say to be polite, and the line that answers each. A message is small
+# talk only when nothing is left once these words and fillers are taken out ("谢谢，我想预约" is not).
+SMALL_TALK = (
+    (("谢谢", "多谢", "感谢", "谢了", "谢啦", "辛苦了", "thanks", "thankyou", "thx"), "不客气，能帮上忙我们很高兴！"),
+    (("你是谁", "你是什么", "你叫什么", "是机器人吗", "是真人吗", "你是机器人", "你是人吗"),
+     "我是“同舟”，湖南民政疫情期间的自动服务助手（不是真人）。"),
+    (("你能做什么", "你会什么", "你会做什么", "能干什么", "能干嘛", "有什么功能", "怎么用"),
+     WHAT_I_DO),
+    (("再见", "拜拜", "bye", "goodbye"), "再见，祝您和家人平安健康！"),
+    (("你好", "您好", "在吗", "在不在", "有人吗", "哈喽", "嗨", "hello", "hi", "早上好", "上午好", "中午好",
+      "下午好", "晚上好", "早安", "晚安"), "您好！很高兴为您服务。"),
+    (("好的", "好", "嗯", "嗯嗯", "哦", "噢", "ok", "收到", "知道了", "明白了", "行"), "好的，有需要随时找我。"),
+)  # fmt: skip
+_EVERY_PHRASE = sorted({phrase for phrases, _line in SMALL_TALK for phrase in phrases}, key=len, reverse=True)
+_FILLERS = re.compile(r"[啊呀呢吧哈嘛了的哦喔你您们同舟小助手]")
+_EMOJI_ONLY = re.compile(r"^[^\w]+$")  # after compact: no letter, digit or Chinese character left
+_ENGLISH = re.compile(r"^[a-z][a-z0-9'\s,.!?]*$")
+
+OUT_OF_SCOPE = f"抱歉，这个我帮不上忙。{WHAT_I_DO}"
 
 
 def with_menu(session: Session, lead: str, intent: str = "") -> Text:
@@ -40,25 +67,54 @@ def help_menu(message: Inbound, session: Session) -> Text:
     return with_menu(session, "", "help")
 
 
+def small_talk_line(text: str) -> str | None:
+    """The line that answers a message that is only small talk (thanks, who are you, an emoji,
+    English); None for anything with more in it."""
+    words = compact(text)
+    if words and _EMOJI_ONLY.match(words):
+        return "收到您的表情啦😊"
+    rest = words
+    for phrase in _EVERY_PHRASE:
+        rest = rest.replace(phrase, "")
+    if words and not _FILLERS.sub("", rest):
+        return next(line for phrases, line in SMALL_TALK if any(phrase in words for phrase in phrases))
+    if _ENGLISH.match(text.strip().lower()):
+        return "Hello! 本号目前只提供中文服务（This account serves in Chinese）。"
+    return None
+
+
 def greeting(message: Inbound, session: Session) -> Text:
-    return with_menu(session, "您好！很高兴为您服务。")
+    """Small talk: one or two warm lines and the menu's digits."""
+    return with_menu(session, small_talk_line(message.text) or "您好！很高兴为您服务。", "greeting")
 
 
 def decline(message: Inbound, session: Session) -> Text:
     """Clearly not this account's business (tickets, shopping, weather…): say so in one line."""
-    return with_menu(session, f"抱歉，这件事我帮不上忙。{WHAT_I_DO}", "out_of_scope")
+    return with_menu(session, OUT_OF_SCOPE, "out_of_scope")
 
 
-def to_staff(message: Inbound, session: Session) -> Text:
-    """Asked for a person: the public hotline, which always answers."""
-    return with_menu(session, "需要人工帮助的话，请拨打12345政务服务便民热线，会有工作人员为您解答。", "human")
+def to_staff(message: Inbound, session: Session) -> Text | TransferToStaff:
+    """转人工: WeChat's customer-service staff during staffed hours; otherwise when, and the hotline."""
+    window = config.current().staffed_window
+    if window is None:
+        return Text(f"本号暂未开通在线人工客服。需要人工帮助，请拨打{HOTLINE}。", intent="human")
+    now = message.received_at
+    start, end = window
+    if not calendar.calendar_reason(now.date()) and start <= now.strftime("%H:%M") < end:
+        return TransferToStaff(intent="human")
+    return Text(
+        f"人工客服在工作日{start}至{end}在线，现在不在服务时间，请到时再回复“转人工”。急事可拨打{HOTLINE}。",
+        intent="human",
+    )
 
 
-def leave(message: Inbound, session: Session) -> Text:
-    if session.flow is None:
-        return with_menu(session, "好的。有需要随时找我。")
-    session.leave()
-    return Text("好的，已退出当前操作，已填写的内容不会保存。\n回复“帮助”查看菜单。")
+def offer_a_person() -> str:
+    """Said after the same user was not understood several times in a row."""
+    return f"抱歉，我好像一直没听明白。需要人工帮助可以回复“转人工”，或拨打{HOTLINE}。"
+
+
+def leave_free_chat(session: Session) -> Text:
+    return with_menu(session, "好的。有需要随时找我。")
 
 
 def more(message: Inbound, session: Session) -> Text:

@@ -11,12 +11,17 @@ What the router can rely on:
 - `looks_like_question` says whether the handbook would answer a text outright.
 """
 
+import re
+
 from bot import faq_misses
 from bot.messages import Inbound, Session
 from bot.replies import Text, numbered
 from knowledge import handbook
+from knowledge.normalize import compact, is_question
 
 CHOOSER = "handbook"
+_LONG_NUMBER = re.compile(r"\d{7,}")  # a phone or ID number: personal, whatever else the message says
+_NAME_LIKE_CHARS = 4  # a short statement is more likely a name than a question
 
 HOTLINE_ADVICE = (
     "其他问题请拨打12345政务服务便民热线，或咨询当地卫生健康部门、所在社区。"
@@ -31,10 +36,21 @@ def ask(message: Inbound, session: Session) -> Text:
     if decision.kind == handbook.ANSWER:
         entry, _score = decision.matches[0]
         return _answer(book, entry, session)
-    faq_misses.record(message.text, message.received_at)
+    recorded = worth_recording(message.text)
+    if recorded:
+        faq_misses.record(message.text, message.received_at)
     if decision.kind == handbook.SUGGESTIONS:
         return _suggestions([entry for entry, _score in decision.matches], session)
-    return _not_covered(book, session)
+    return _not_covered(book, session, recorded)
+
+
+def worth_recording(text: str) -> bool:
+    """Whether a missed question goes to the editors' list: in-domain questions, never a name, an
+    ID or phone number, or a word or two ("张三", "13812345678" and "好" are nobody's question)."""
+    words = compact(text)
+    if _LONG_NUMBER.search(words):
+        return False
+    return is_question(text) or len(words) > _NAME_LIKE_CHARS
 
 
 def categories(message: Inbound, session: Session) -> Text:
@@ -96,8 +112,9 @@ def _category(book: handbook.Handbook, category: str, session: Session) -> Text:
     return Text("\n".join(lines), intent="faq.category")
 
 
-def _not_covered(book: handbook.Handbook, session: Session) -> Text:
-    lines = ["抱歉，防疫知识手册里暂时没有这个问题的答案，我们已记下，会请工作人员补充。"]
+def _not_covered(book: handbook.Handbook, session: Session, recorded: bool) -> Text:
+    noted = "，我们已记下，会请工作人员补充" if recorded else ""
+    lines = [f"抱歉，防疫知识手册里暂时没有这个问题的答案{noted}。"]
     if session.flow is None:
         session.offer(CHOOSER, [{"category": name} for name in book.categories])
         lines.append("您可以换个说法再问，或回复数字查看分类：")

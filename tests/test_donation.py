@@ -112,10 +112,9 @@ def test_each_city_gets_its_own_federation_and_no_account_until_confirmed(city):
     assert not re.search(r"\d{6,}", answer)  # no account number anywhere
 
 
-def test_in_changsha_and_want_to_give_is_asked_money_or_materials():
-    citizen = Citizen()
-    assert "捐款，还是捐物资" in citizen.say("我在长沙想捐")
-    answer = citizen.say("都捐")
+def test_naming_a_city_is_answered_with_its_federation_in_the_same_reply():
+    answer = Citizen().say("我在长沙想捐")
+    assert "捐款，还是捐物资" not in answer
     assert "【捐款和物资】" in answer and answer.count("长沙市慈善总会") == 1
     assert "众志成城共抗疫情" in answer and "寄送物资前请先与接收单位联系" in answer
 
@@ -157,12 +156,20 @@ def test_overseas_money_can_still_go_to_a_city():
     assert "郴州市慈善总会" in citizen.say("郴州")
 
 
-def test_a_city_outside_hunan_is_pointed_to_the_provincial_federation():
+def test_a_place_outside_hunan_is_told_this_account_serves_hunan_and_pointed_to_official_channels():
     citizen = Citizen()
     citizen.say("我想捐款")
     answer = citizen.say("武汉")
-    assert "不在湖南省14个市州" in answer and "长沙、株洲" in answer
-    assert "湖南省慈善总会" in answer
+    assert answer.startswith("本号服务湖南省内的爱心捐赠") and "官方渠道" in answer
+    assert "慈善总会" not in answer, "no Hunan account for giving elsewhere"
+    assert citizen.session.flow is None
+
+
+def test_a_town_not_among_the_14_cities_is_pointed_to_the_provincial_federation():
+    citizen = Citizen()
+    citizen.say("我想捐款")
+    answer = citizen.say("黄花镇")
+    assert "不在湖南省14个市州" in answer and "湖南省慈善总会" in answer
 
 
 @pytest.mark.parametrize("reply", ["全省", "不限", "都行"])

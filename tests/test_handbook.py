@@ -259,12 +259,10 @@ def test_a_choice_made_stale_by_a_reload_is_explained(r, shipped, session, tmp_p
 def test_unanswered_questions_are_counted_for_editors(r, shipped, session):
     faq.ask(said("怎么办护照"), session)
     faq.ask(said("怎么办护照？"), session)
-    faq.ask(said("口罩"), session)
+    faq.ask(said("口罩"), session)  # a word, not a question: suggestions, but nothing for editors
+    faq.ask(said("张三"), session)  # a name typed at the wrong moment: never in the list
     faq.ask(said("口罩多久换一次"), session)  # answered: not a miss
-    assert faq_misses.top(10) == [
-        {"text": "怎么办护照", "count": 2, "last_seen": "2020-02-20T09:30:00+00:00"},
-        {"text": "口罩", "count": 1, "last_seen": "2020-02-20T09:30:00+00:00"},
-    ]
+    assert faq_misses.top(10) == [{"text": "怎么办护照", "count": 2, "last_seen": "2020-02-20T09:30:00+00:00"}]
 
 
 def test_the_same_question_counts_up_and_keeps_the_last_time(r):

@@ -73,11 +73,11 @@ def understand(text: str, now: datetime, in_flow: bool = False) -> Decision:
     for command, spellings in _COMMANDS.items():
         if words in spellings or text.strip() in spellings:
             return Decision(command)
-    if words.isascii() and words.isdigit():
-        return Decision(CHOICE, entities={"number": int(words)})
     found = entities(text, now)
     if donation.looks_like_payment(text) and "id_numbers" not in found:
-        return Decision(PAYMENT_WARNING, entities=found)
+        return Decision(PAYMENT_WARNING, entities=found)  # before digits: a bare card number is no choice
+    if words.isascii() and words.isdigit():
+        return Decision(CHOICE, entities={"number": int(words)})
     if words in _HANDBOOK_MENU_WORDS:
         return Decision(HANDBOOK_MENU, entities=found)
     model = intents.current()

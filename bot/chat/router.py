@@ -1,14 +1,18 @@
 """Which handler answers a message. Priority is explicit and reads top to bottom:
 
 1. the kind of message (follow, menu click, QR scan, location, media, silent events);
-2. global commands: 取消/退出 leave any flow, 帮助/菜单 show the menu, 更多 pages;
+2. global commands: 取消/退出/算了 leave any flow (saying a booking the user has is kept) or,
+   outside one, ask whether to cancel the user's booking; 帮助/菜单 show the menu, 更多 pages;
 3. a digit picks from the numbered list the user last saw, whoever showed it (session.choices;
    a flow's own lists are read by the flow's step); a reply that shows no list clears it;
 4. the session's active flow; a flow that doesn't recognise the text lets it fall through,
    and after the digression is answered the flow's prompt is repeated so it resumes;
 5. the intent the language stage (`bot.chat.nlu`: rules, then a trained classifier) decides,
    or its clarifying question (a numbered list of intents) when it is unsure; the handbook
-   answers in-domain questions or honestly says what it doesn't cover.
+   answers in-domain questions or honestly says what it doesn't cover. A message that is only a
+   valid ID number is applicant data: never a payment, a handbook question or a miss.
+
+The same user not understood NOT_UNDERSTOOD_LIMIT times in a row is offered a person (转人工).
 """
 
 from collections.abc import Callable
@@ -67,11 +71,29 @@ FLOWS: dict[str, Flow] = {
 }
 
 
+# Replies that mean "I did not understand you"; a run of them offers a person.
+NOT_UNDERSTOOD = {"faq.not_covered", nlu.CLARIFY}
+NOT_UNDERSTOOD_LIMIT = 3
+
+
 def route(message: Inbound, session: Session) -> Reply:
     reply = _route(message, session)
-    if not (session.offered or isinstance(reply, Silent) or getattr(reply, "intent", "") == "more"):
+    if isinstance(reply, Silent) or getattr(reply, "intent", "") == "more":
+        return reply  # nothing new on the user's screen: the list and the count stand
+    if not session.offered:
         session.forget_choices()  # the user no longer sees a list: a digit must not pick from an old one
-    return reply
+    return _count_understanding(reply, session)
+
+
+def _count_understanding(reply: Reply, session: Session) -> Reply:
+    if getattr(reply, "intent", "") not in NOT_UNDERSTOOD:
+        session.not_understood = 0
+        return reply
+    session.not_understood += 1
+    if session.not_understood < NOT_UNDERSTOOD_LIMIT or not isinstance(reply, Text):
+        return reply
+    session.not_understood = 0
+    return replace(reply, content=f"{reply.content}\n\n{general.offer_a_person()}")
 
 
 def _route(message: Inbound, session: Session) -> Reply:
@@ -115,7 +137,7 @@ def _by_kind(message: Inbound, session: Session) -> Reply | None:
 
 def _command(decision: nlu.Decision, message: Inbound, session: Session) -> Reply | None:
     if decision.intent == nlu.LEAVE:
-        return _tag(general.leave(message, session), "leave")
+        return _tag(booking.leave(message, session), "leave")
     if decision.intent == nlu.HELP:
         return general.help_menu(message, session)
     if decision.intent == nlu.MORE:
@@ -155,6 +177,8 @@ _PICKED = {"handbook": nlu.HANDBOOK_MENU}
 
 
 def _by_intent(decision: nlu.Decision, message: Inbound, session: Session) -> Reply:
+    if booking.is_applicant_data(message.text):
+        return _tag(booking.applicant_data(message, session), "applicant_data")
     if decision.intent == nlu.CLARIFY:
         session.offer(general.INTENT_CHOOSER, [{"intent": _PICKED.get(name, name)} for name in decision.options])
         return Text(nlu.clarifying_question(decision), intent="clarify")

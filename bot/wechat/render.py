@@ -7,6 +7,8 @@ the first goes now with a hint, the rest wait in the session for "更多".
 import re
 import time
 
+from wechatpy.replies import TransferCustomerServiceReply
+
 from bot import replies
 
 MAX_TEXT_BYTES = 2048
@@ -88,4 +90,6 @@ def to_xml(reply: replies.Reply, openid: str, account: str) -> str:
         a = reply.article
         texts = {"title": a.title, "description": a.description, "url": a.url, "image": a.image}
         return _NEWS.format(**{name: _cdata_safe(value) for name, value in texts.items()}, **ids)
+    if isinstance(reply, replies.TransferToStaff):  # rare: wechatpy renders it
+        return TransferCustomerServiceReply(source=account, target=openid).render()
     return SUCCESS

@@ -1,0 +1,446 @@
+"""Whole conversations through the signed /wechat endpoint, one per dialogue rule of issue 12, each
+as a citizen experiences it: what they type, what they read back, what the staff's lists keep.
+
+Messages carry a fixed CreateTime (Monday 2026-11-23, 09:00 Asia/Shanghai, plus a few seconds each),
+so the conversations read the same whatever day the tests run.
+"""
+
+import re
+import shutil
+from datetime import timedelta
+
+import pytest
+import xmltodict
+
+from bot import faq_misses
+from bot.bookings import engine
+from bot.bookings.slots import BookingRules
+from bot.replies import TransferToStaff
+from bot.wechat import render
+from knowledge import charity, offices
+from tests.chat import Chat
+from tests.conftest import FIXTURES
+from tests.test_applicants import make_id
+from tests.test_booking_chat import (
+    HER,
+    HIM,
+    MONDAY,
+    NEXT_WEDNESDAY,
+    Citizen,
+    book_next_wednesday_930,
+    fill_in_couple,
+    fill_slot,
+)
+
+OTHER_MAN = make_id("19930101", "男", serial="77")
+OTHER_WOMAN = make_id("19940404", "女", serial="88")
+CODE = re.compile(r"确认码[：:\s]*([2-9A-Z]{6})")
+
+
+@pytest.fixture
+def citizen(chat):
+    return Citizen(chat)
+
+
+def at_the_summary(citizen: Citizen) -> str:
+    citizen.say("下周三上午在芙蓉区登记结婚")
+    citizen.say("2")  # 09:30
+    return fill_in_couple(citizen)
+
+
+def misses() -> list[str]:
+    return [miss["text"] for miss in faq_misses.top(50)]
+
+
+# ---- the last list shown: a digit always picks from it --------------------------------------------
+
+
+def test_after_a_not_covered_list_the_main_menus_1_opens_booking_not_the_stale_category(citizen):
+    assert "1. 口罩" in citizen.say("怎么办护照")
+    assert "1 预约结婚登记" in citizen.say("帮助")
+    assert "请问在哪个登记处办理" in citizen.say("1")
+
+
+def test_a_digit_picks_from_the_newest_list_whoever_showed_it(citizen):
+    citizen.say("怎么办护照")  # categories, numbered
+    answer = citizen.say("口罩多久换一次")  # an answer with its related questions, numbered
+    related = re.search(r"1\. (\S+?)\s", answer).group(1)
+    assert citizen.say("1").startswith(f"【{related}】")
+
+
+def test_a_reply_without_a_list_clears_the_old_one(citizen):
+    citizen.say("怎么办护照")
+    citizen.say("我想捐款")  # asks money or materials: no list on screen
+    assert not citizen.say("1").startswith("【口罩】")
+
+
+def test_the_handbook_menus_digits_open_a_category_then_a_question(citizen):
+    citizen.say("帮助")
+    assert "防疫问答：回复数字查看分类" in citizen.say("2")
+    assert citizen.say("1").startswith("【口罩】回复数字查看回答")
+
+
+def test_a_digit_with_no_list_on_screen_shows_the_menu(citizen):
+    citizen.say("怎么办护照")  # categories, numbered
+    citizen.say("颁证仪式还办吗")  # an answer with nothing numbered
+    assert citizen.say("1").startswith("您可以直接回复数字或文字")
+    assert "请问在哪个登记处办理" in citizen.say("1"), "and now the menu's 1 is booking"
+
+
+# ---- 取消 / 算了 / 退出 ----------------------------------------------------------------------------
+
+
+def test_leaving_a_booking_without_any_booking_just_leaves(citizen):
+    citizen.say("我想预约结婚登记")
+    reply = citizen.say("算了")
+    assert reply.startswith("好的，已退出当前操作") and "仍然保留" not in reply
+    assert citizen.session.flow is None
+
+
+def test_leaving_a_new_booking_says_the_existing_booking_is_still_kept(citizen):
+    code = book_next_wednesday_930(citizen)
+    citizen.say("我想再预约一个")
+    reply = citizen.say("退出")
+    assert "您的预约仍然保留" in reply and code in reply
+    assert engine.get(code).active
+
+
+def test_cancel_alone_with_a_booking_asks_whether_to_cancel_that_booking(citizen):
+    code = book_next_wednesday_930(citizen)
+    question = citizen.say("取消")
+    assert "要取消这个预约吗" in question and code in question
+    assert "长沙市芙蓉区婚姻登记处" in question and "12月2日" in question
+    assert engine.get(code).active, "nothing is cancelled before the couple says so"
+    assert "已取消预约" in citizen.say("确认")
+    assert not engine.get(code).active
+
+
+def test_changing_ones_mind_after_cancel_keeps_the_booking_and_says_so(citizen):
+    code = book_next_wednesday_930(citizen)
+    citizen.say("取消")
+    reply = citizen.say("算了")
+    assert "您的预约仍然保留" in reply and code in reply
+    assert engine.get(code).active
+
+
+def test_cancel_alone_without_a_booking_is_a_polite_goodbye_with_the_menu(citizen):
+    reply = citizen.say("取消")
+    assert reply.startswith("好的。有需要随时找我") and "1 预约结婚登记" in reply
+
+
+@pytest.mark.parametrize("request_", ["取消预约", "改约", "我的预约"])
+def test_managing_a_booking_one_does_not_have_says_so_and_offers_to_book(citizen, request_):
+    reply = citizen.say(request_)
+    assert reply.startswith("您目前没有有效的结婚登记预约") and "回复“1”或“预约”" in reply
+    assert "请问在哪个登记处办理" in citizen.say("1")
+
+
+# ---- corrections at the summary --------------------------------------------------------------------
+
+
+def test_the_summary_shows_both_full_names_and_masks_the_id_numbers(citizen):
+    summary = at_the_summary(citizen)
+    assert "第一位申请人：张三 " in summary and "第二位申请人：李四 " in summary
+    assert HIM[-4:] in summary and HIM[4:14] not in summary
+
+
+def test_a_wrong_second_id_number_is_changed_alone_and_the_summary_comes_again(citizen):
+    at_the_summary(citizen)
+    reply = citizen.say(f"第二个人身份证输错了，应该是{OTHER_WOMAN}")
+    assert "已改好第二位申请人的身份证号" in reply and "请核对预约信息" in reply
+    assert OTHER_WOMAN[-4:] in reply and HER[-4:] not in reply and HIM[-4:] in reply
+    assert "张三" in reply and "李四" in reply
+
+
+def test_a_new_id_number_without_saying_whose_replaces_the_applicant_of_its_sex(citizen):
+    at_the_summary(citizen)
+    reply = citizen.say(f"身份证号错了 {OTHER_MAN}")
+    assert "已改好第一位申请人的身份证号" in reply and OTHER_MAN[-4:] in reply and HER[-4:] in reply
+
+
+def test_name_misspelt_asks_whose_then_takes_the_new_name_and_keeps_the_rest(citizen):
+    at_the_summary(citizen)
+    which = citizen.say("名字打错了")
+    assert "是哪一位申请人的姓名要改" in which and "1. 第一位申请人 张三" in which
+    assert "第二位申请人的姓名" in citizen.say("2")
+    summary = citizen.say("李思")
+    assert "第二位申请人：李思 " in summary and "第一位申请人：张三 " in summary
+    assert "12月2日（周三） 09:30" in summary
+
+
+def test_a_name_correction_that_names_the_new_name_goes_straight_back_to_the_summary(citizen):
+    at_the_summary(citizen)
+    reply = citizen.say("第一位的名字应该是张叁")
+    assert "已改好第一位申请人的姓名" in reply and "第一位申请人：张叁 " in reply
+
+
+def test_the_brides_id_said_to_be_wrong_is_asked_for_again_and_nothing_else(citizen):
+    at_the_summary(citizen)
+    assert "第二位申请人的18位身份证号" in citizen.say("女方身份证号不对")
+    summary = citizen.say(OTHER_WOMAN)
+    assert "请核对预约信息" in summary and OTHER_WOMAN[-4:] in summary and "李四" in summary
+
+
+def test_a_new_day_at_the_summary_changes_the_day_and_keeps_the_couple(citizen):
+    at_the_summary(citizen)
+    slots_shown = citizen.say("改到下周四上午")
+    assert "12月3日（周四）上午的时段" in slots_shown
+    summary = citizen.say("1")
+    assert "12月3日（周四） 09:00" in summary and "张三" in summary and "李四" in summary
+
+
+def test_time_said_to_be_wrong_asks_the_slot_again_and_keeps_the_couple(citizen):
+    at_the_summary(citizen)
+    assert "的时段" in citizen.say("时间选错了")
+    summary = citizen.say("14:30")
+    assert "12月2日（周三） 14:30" in summary and "张三" in summary
+
+
+def test_the_wrong_office_is_asked_again_and_the_day_time_and_couple_are_kept(citizen):
+    at_the_summary(citizen)
+    question = citizen.say("登记处选错了")
+    assert "请问在哪个登记处办理" in question
+    summary = citizen.say("天心区")
+    assert "长沙市天心区婚姻登记处" in summary and "12月2日（周三） 09:30" in summary and "李四" in summary
+
+
+# ---- a refused confirmation keeps the draft ------------------------------------------------------
+
+
+def _booked_elsewhere(id_number: str) -> engine.Booking:
+    office = offices.current().get("changsha-yuelu")
+    partner = make_id("19960101", "女", serial="66")
+    people = [{"name": "王五", "id_number": id_number}, {"name": "赵六", "id_number": partner}]
+    outcome = engine.book(office, NEXT_WEDNESDAY, "14:00", people, now=MONDAY, channel=engine.WEB, rules=BookingRules())
+    assert outcome.kind == engine.CONFIRMED
+    return outcome.booking
+
+
+def test_an_applicant_booked_through_another_channel_keeps_the_draft_and_says_how_to_find_it(citizen):
+    other = _booked_elsewhere(HIM)
+    at_the_summary(citizen)
+    refused = citizen.say("确认")
+    assert "第一位申请人已有一个有效预约" in refused
+    assert "/book" in refused and "登记处" in refused and other.code not in refused
+    assert "这次填写的内容都还保留着" in refused
+    summary = citizen.say(f"第一位身份证应该是{OTHER_MAN}")
+    assert "请核对预约信息" in summary and "李四" in summary
+    assert "预约成功" in citizen.say("确认")
+
+
+def test_an_applicant_with_a_booking_of_this_account_is_pointed_to_it(citizen):
+    code = book_next_wednesday_930(citizen)
+    citizen.say("下周四上午在芙蓉区登记结婚")
+    citizen.say("1")
+    fill_in_couple(citizen)
+    refused = citizen.say("确认")
+    assert "就是本微信号的这个预约" in refused and code in refused and "改约" in refused
+    assert citizen.session.data["step"] == "confirm"
+
+
+def test_a_slot_taken_while_confirming_offers_alternatives_and_the_pick_books_with_the_same_couple(citizen):
+    at_the_summary(citizen)
+    fill_slot(NEXT_WEDNESDAY, "09:30")
+    full = citizen.say("确认")
+    assert "已约满" in full and "1. " in full
+    summary = citizen.say("1")
+    assert "请核对预约信息" in summary and "张三" in summary and "李四" in summary
+    assert "预约成功" in citizen.say("确认")
+
+
+def test_an_under_age_applicant_is_asked_for_again_and_the_next_number_continues(citizen):
+    citizen.say("下周三上午在芙蓉区登记结婚")
+    citizen.say("2")
+    citizen.say("张三")
+    citizen.say(HIM)
+    citizen.say("李四")
+    refused = citizen.say(make_id("20100101", "女"))
+    assert "未满20周岁" in refused and "第二位申请人的18位身份证号" in refused
+    assert "请核对预约信息" in citizen.say(HER)
+
+
+def test_a_suspended_applicant_keeps_the_draft_and_hears_to_phone_the_office(citizen):
+    office, rules = offices.current().get("changsha-yuelu"), BookingRules()
+    for week in range(rules.no_show_limit):
+        day = NEXT_WEDNESDAY - timedelta(days=7 * (week + 2))
+        days_from_monday = timedelta(days=(day - MONDAY.date()).days)
+        partner = make_id("19960101", "女", serial=f"{60 + week}")
+        people = [{"name": "张三", "id_number": HIM}, {"name": "钱七", "id_number": partner}]
+        booked = engine.book(
+            office, day, "09:00", people, now=MONDAY + days_from_monday - timedelta(days=1), rules=rules
+        )
+        assert booked.kind == engine.CONFIRMED, booked.message
+        engine.mark_no_show(booked.booking.code, now=MONDAY + days_from_monday + timedelta(hours=3), rules=rules)
+    at_the_summary(citizen)
+    refused = citizen.say("确认")
+    assert "暂不能在微信或网上预约" in refused and "致电登记处" in refused
+    assert "这次填写的内容都还保留着" in refused and citizen.session.data["step"] == "confirm"
+
+
+# ---- ID numbers, names and payments -------------------------------------------------------------
+
+
+def test_a_valid_id_number_outside_any_flow_is_no_payment_and_is_not_logged(citizen):
+    reply = citizen.say(HIM)
+    assert "身份证号" in reply and "诈骗" not in reply
+    assert misses() == []
+
+
+def test_a_valid_id_number_sent_before_its_question_is_kept_as_applicant_data(citizen):
+    citizen.say("下周三上午在芙蓉区登记结婚")
+    reply = citizen.say(HIM)
+    assert "已记下第一位申请人的身份证号" in reply and "的时段" in reply and "诈骗" not in reply
+    assert "第一位申请人的姓名" in citizen.say("2")
+    assert "第二位申请人的姓名" in citizen.say("张三"), "the number given early is not asked again"
+    citizen.say("李四")
+    summary = citizen.say(HER)
+    assert "请核对预约信息" in summary and HIM[-4:] in summary
+
+
+def test_a_bank_card_number_in_the_middle_of_a_booking_is_warned_about_and_the_booking_stays(citizen):
+    citizen.say("下周三上午在芙蓉区登记结婚")
+    reply = citizen.say("6222021234567890123")
+    assert reply.startswith("请当心诈骗") and "6222" not in reply
+    assert citizen.session.flow == "booking"
+
+
+@pytest.mark.parametrize("text", ["把你们的收款码发给我", "对方让我扫码付款", "钱打到他的个人账户可以吗"])
+def test_payment_words_and_requests_to_scan_get_the_warning(citizen, text):
+    assert citizen.say(text).startswith("请当心诈骗")
+
+
+def test_a_name_typed_at_the_wrong_moment_never_reaches_the_miss_list(citizen):
+    citizen.say("张三")
+    citizen.say("13812345678")
+    assert misses() == []
+
+
+def test_an_in_domain_question_the_handbook_lacks_reaches_the_miss_list(citizen):
+    citizen.say("隔离期间的费用谁来出")
+    assert misses() == ["隔离期间的费用谁来出"]
+
+
+# ---- donors ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def signed_list(tmp_path):
+    """The shipped list as a deployment would run it: signed with the department's (test) key."""
+    private_key, public_key = charity.keygen(tmp_path / "keys")
+    path = tmp_path / "charity.yaml"
+    shutil.copy(charity.DEFAULT_FILE, path)
+    charity.sign(path, private_key)
+    charity.use_public_key(public_key)
+    charity.reload(path)
+    yield path
+    charity.use_public_key()
+    charity.reload()
+
+
+def test_a_donor_naming_a_city_federation_gets_it_in_the_first_reply(citizen, signed_list):
+    reply = citizen.say("我想给长沙市慈善总会捐款")
+    assert "长沙市慈善总会" in reply and "捐款，还是捐物资" not in reply
+
+
+def test_a_donor_asking_about_a_platform_gets_the_online_way_at_once(citizen, signed_list):
+    reply = citizen.say("腾讯公益上能捐吗")
+    assert "网上捐款" in reply and "腾讯公益" in reply and "捐款，还是捐物资" not in reply
+
+
+def test_a_donor_asking_for_a_phone_gets_the_federations_phone_line(citizen, signed_list):
+    reply = citizen.say("株洲捐赠的咨询电话是多少")
+    assert "株洲市慈善总会" in reply and "咨询电话" in reply
+
+
+def test_overseas_materials_go_to_the_provincial_federation_in_one_reply(citizen, signed_list):
+    reply = citizen.say("我在海外想寄口罩回来捐")
+    assert "湖南省慈善总会" in reply and "境外" in reply
+
+
+def test_giving_outside_hunan_is_told_this_account_serves_hunan(citizen, signed_list):
+    reply = citizen.say("我想给武汉捐口罩")
+    assert reply.startswith("本号服务湖南省内的爱心捐赠") and "官方渠道" in reply
+
+
+def test_a_donor_who_names_nothing_is_asked_only_money_or_materials(citizen, signed_list):
+    reply = citizen.say("我想献爱心")
+    assert "捐款，还是捐物资" in reply and "哪个市州" not in reply
+
+
+# ---- small talk and things we don't do ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("谢谢你啊", "不客气"),
+        ("你是谁", "我是“同舟”"),
+        ("你能做什么", "我可以帮您预约结婚登记"),
+        ("👍", "收到您的表情"),
+        ("hello, can you help me", "Hello"),
+        ("你好", "您好"),
+    ],
+)
+def test_small_talk_gets_a_warm_line_and_the_menu_and_is_not_logged(citizen, text, line):
+    reply = citizen.say(text)
+    assert reply.startswith(line) and "1 预约结婚登记" in reply
+    assert len(reply.splitlines()) <= 8 and "已记下" not in reply
+    assert misses() == []
+
+
+@pytest.mark.parametrize("text", ["帮我买张去北京的火车票", "明天天气怎么样", "我的快递到哪了", "最近买什么股票好"])
+def test_clearly_out_of_scope_requests_are_declined_in_one_line_with_what_we_do(citizen, text):
+    reply = citizen.say(text)
+    assert reply.startswith("抱歉，这个我帮不上忙") and "1 预约结婚登记" in reply
+    assert misses() == []
+
+
+def test_a_handbook_question_about_parcels_is_answered_not_declined(citizen):
+    assert citizen.say("收快递会不会传染病毒").startswith("【")
+
+
+# ---- where the user is ------------------------------------------------------------------------------
+
+
+def test_a_location_outside_hunan_says_so_and_asks_for_the_county(citizen):
+    reply = citizen.send_location(39.90, 116.40)  # Beijing
+    assert "不在湖南省内" in reply and "区县" in reply and "离您最近" not in reply
+    assert "可预约的日期" in citizen.say("芙蓉区")
+
+
+# ---- asking for a person ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def staffed(make_app):
+    return Chat(make_app(staffed_hours="09:00-17:00"))
+
+
+def test_asking_for_a_person_in_staffed_hours_hands_the_chat_to_staff(staffed):
+    citizen = Citizen(staffed)
+    assert citizen.say("转人工") == "[transfer_customer_service]"
+
+
+def test_asking_for_a_person_after_hours_says_when_and_gives_the_hotline(staffed):
+    citizen = Citizen(staffed, at=MONDAY.replace(hour=20))
+    reply = citizen.say("我要找工作人员")
+    assert "09:00至17:00" in reply and "12345" in reply
+
+
+def test_asking_for_a_person_where_no_staff_are_set_up_gives_the_hotline(citizen):
+    reply = citizen.say("转人工")
+    assert "暂未开通" in reply and "12345" in reply
+
+
+def test_three_misunderstandings_in_a_row_offer_a_person(citizen):
+    first, second = citizen.say("怎么办护照"), citizen.say("怎么办签证")
+    assert "转人工" not in first and "转人工" not in second
+    assert "转人工" in citizen.say("怎么办港澳通行证")
+    assert "转人工" not in citizen.say("疫情期间房租能减免吗"), "the count starts again"
+
+
+def test_the_hand_over_is_wechats_own_transfer_customer_service_reply():
+    fixture = xmltodict.parse((FIXTURES / "reply_transfer_customer_service.xml").read_text())["xml"]
+    ours = render.to_xml(TransferToStaff(), openid=fixture["ToUserName"], account=fixture["FromUserName"])
+    without_time = lambda xml: {k: v for k, v in xml.items() if k != "CreateTime"}  # noqa: E731
+    assert without_time(xmltodict.parse(ours)["xml"]) == without_time(fixture)
