@@ -93,9 +93,9 @@ def _load_knowledge(config: Config) -> None:
     charity.current()  # a bad signature doesn't stop start-up: it disables account answers (and alarms)
 
 
-def _app_or_exit() -> Flask:
+def _app_or_exit(config: Config | None = None) -> Flask:
     try:
-        return create_app()
+        return create_app(config)
     except (ConfigError, OfficeDataError, HandbookError, CharityError, UtteranceDataError) as error:
         print(f"start-up error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -109,9 +109,36 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
-if __name__ == "__main__":
-    app = _app_or_exit()
-    config = app.config["TONGZHOU"]
+def _first_run_lines(config: Config) -> list[str]:
+    """What the dev server tells a newcomer: where everything is, and how to sign in to /admin."""
+    base = f"http://{config.host}:{config.port}"
+    lines = [f"同舟 listening on {base}/  (WeChat callback: {base}/wechat, web booking: {base}/book)"]
+    if config.simulator_enabled:
+        lines.append(f"Try it without WeChat: {base}/simulator")
+        lines.append(f"Staff console: {base}/admin  user: admin  password: {config.admin_token}  (development only)")
+    return lines
+
+
+def _serve(argv=None) -> None:
+    import argparse
+    import secrets
+    from dataclasses import replace
+
+    parser = argparse.ArgumentParser(
+        description="Serve Tongzhou with Flask's development server (production: gunicorn -c gunicorn.conf.py).",
+        epilog="Settings come from the environment (README, Configuration): HOST, PORT, REDIS_URL, SIMULATOR, …",
+    )
+    parser.parse_args(argv)
+    try:
+        config = Config.from_env()
+    except ConfigError as error:
+        print(f"start-up error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    if config.simulator_enabled and not config.admin_token:
+        # Development (`make run`): a fresh staff password for this run, printed below, so /admin
+        # can be tried at once. It is the first admin's password while the store has no accounts.
+        config = replace(config, admin_token=secrets.token_urlsafe(9))
+    app = _app_or_exit(config)
     if config.scheduler_in_process:
         # Development only: reminders and notices run in a thread of this server, so the demo
         # needs no second command. Production runs `python -m scheduler` beside gunicorn.
@@ -119,8 +146,9 @@ if __name__ == "__main__":
 
         clock.start_in_process(config)
         print("scheduler: running inside this process (SCHEDULER_IN_PROCESS=1)", flush=True)
-    base = f"http://{config.host}:{config.port}"
-    print(f"Tongzhou listening on {base}/wechat", flush=True)
-    if config.simulator_enabled:
-        print(f"Try it without WeChat: {base}/simulator", flush=True)
+    print("\n".join(_first_run_lines(config)), flush=True)
     app.run(host=config.host, port=config.port)
+
+
+if __name__ == "__main__":
+    _serve()

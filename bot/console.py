@@ -1,7 +1,9 @@
-"""Chat with the bot in a terminal, through the real pipeline: each line you type becomes signed
-WeChat XML posted to the app's /wechat, and the reply is shown as a person would read it.
+"""Chat with the bot in a terminal, through the running server: each line you type becomes signed
+WeChat XML posted to its /wechat (signed with the same WECHAT_TOKEN), and the reply is shown as a
+person would read it. What you book here shows in that server's /admin.
 
-    python -m bot.console [--openid o_console_user]
+    make run                       # in another terminal: the server
+    python -m bot.console [--url http://127.0.0.1:5000] [--openid o_console_user]
 
 Lines starting with "/" are WeChat actions: /click KEY, /scan SCENE, /location LAT LNG,
 /subscribe, /summary (today's per-office summaries, once the scheduler has written them),
@@ -11,11 +13,14 @@ Lines starting with "/" are WeChat actions: /click KEY, /scan SCENE, /location L
 import argparse
 import json
 import sys
+import urllib.error
+import urllib.request
 from datetime import date, datetime
 
-from app import create_app
+from bot import store
 from bot.bookings import summaries
 from bot.chat import nlu
+from bot.config import Config, ConfigError
 from bot.wechat import simulate
 from knowledge import offices
 
@@ -65,14 +70,35 @@ def _lines():
             return
 
 
+class NoServer(Exception):
+    """Nothing answers at the console's --url."""
+
+
+def post(url: str, config: Config, xml: str) -> str:
+    """Send `xml` as WeChat would to the server at `url`; what the person would see of the reply."""
+    query, body = simulate.signed(config, xml)
+    try:
+        with urllib.request.urlopen(f"{url}/wechat?{query}", data=body, timeout=10) as response:
+            return simulate.readable(simulate.open_reply(config, response.read().decode())) or "（无回复）"
+    except urllib.error.HTTPError as error:
+        return f"[HTTP {error.code}]"
+    except OSError as error:
+        raise NoServer(url) from error
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    try:
+        config = Config.from_env()
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog="Actions: " + _actions())
+    parser.add_argument("--url", default=f"http://{config.host}:{config.port}", help="the running server")
     parser.add_argument("--openid", default="o_console_user", help="the WeChat user you chat as")
     args = parser.parse_args(argv)
-    app = create_app()
-    config = app.config["TONGZHOU"]
-    client = app.test_client()
-    print("同舟 console — type a message, /help for actions, /quit to leave.")
+    url = args.url.rstrip("/")
+    store.connect_for(config)  # /summary reads the store the scheduler writes
+    print(f"同舟 console → {url} — type a message, /help for actions, /quit to leave.")
     for line in _lines():
         line = line.strip()
         if not line:
@@ -87,13 +113,22 @@ def main(argv=None) -> int:
             continue
         xml = _xml_for(line, args.openid)
         if xml is None:
-            print(__doc__.split("\n\n", 2)[2].strip())
+            print(_actions())
             continue
-        query, body = simulate.signed(config, xml)
-        response = client.post(f"/wechat?{query}", data=body)
-        shown = simulate.readable(simulate.open_reply(config, response.get_data(as_text=True)))
-        print(f"同舟> {shown or '（无回复）'}\n" if response.status_code == 200 else f"[HTTP {response.status_code}]")
+        try:
+            print(f"同舟> {post(url, config, xml)}\n")
+        except NoServer:
+            print(
+                f"没有服务在 {url} 上运行。先在另一个终端启动：make run（或 python app.py），"
+                "再运行本命令；服务在别处时用 --url 指定。",
+                file=sys.stderr,
+            )
+            return 2
     return 0
+
+
+def _actions() -> str:
+    return __doc__.split("\n\n", 2)[2].strip()
 
 
 if __name__ == "__main__":

@@ -234,6 +234,9 @@ def compare_on_dev() -> list[tuple[str, float, Thresholds, tuple[int, int]]]:
 
 
 if __name__ == "__main__":
+    import argparse
+
+    argparse.ArgumentParser(description="Compare the candidate intent classifiers on the dev split.").parse_args()
     print(f"dev: {len(split('dev'))} messages; cost = {WRONG_COSTS_QUESTIONS} × wrong + asked")
     for name, accuracy, thresholds, (wrong, asked) in compare_on_dev():
         print(

@@ -1,5 +1,6 @@
 """`python -m scheduler`: the scheduler process. Run one or more beside the app; see README."""
 
+import argparse
 import logging
 import signal
 import sys
@@ -9,7 +10,13 @@ from bot.config import Config, ConfigError, use
 from scheduler import clock
 
 
-def main() -> int:
+def main(argv=None) -> int:
+    argparse.ArgumentParser(
+        prog="python -m scheduler",
+        description="The scheduler: reminders, notices, no-shows, summaries. Runs until SIGTERM or Ctrl-C.",
+        epilog="Settings come from the environment: REDIS_URL or REDIS_SENTINELS, WECHAT_APPID, WECHAT_SECRET, "
+        "WECHAT_TEMPLATES, SCHEDULER_TICK_SECONDS (README, Configuration). Any number may run at once.",
+    ).parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         config = use(Config.from_env())

@@ -314,3 +314,19 @@ def test_a_new_staff_account_signs_in_with_its_own_password(page, r):
     staff.add("liwei", "correct horse", staff.STAFF)
     log_in(page, "liwei", "correct horse")
     assert "欢迎，liwei" in page.inner_text(".notice")
+
+
+def test_form_attributes_reach_the_browser_as_values_not_quoted_strings(page, r):
+    page.goto("/book")
+    page.select_option("#city", "长沙市")
+    page.select_option("#office", FURONG)
+    page.click("#office-picker button[type=submit]")
+    page.click("#calendar a:has-text('11/24')")
+    name = page.locator("[name='applicants[0].name']")
+    assert name.evaluate("e => [e.maxLength, e.autocomplete]") == [20, "off"]
+    assert page.locator("[name='applicants[0].id_number']").evaluate("e => e.maxLength") == 18
+
+    log_in(page)
+    page.click("nav a:has-text('停办与容量')")
+    assert page.get_attribute("#close-form #reason", "placeholder") == "如：疫情防控需要"
+    assert page.locator("#close-form #reason").evaluate("e => e.maxLength") == 60

@@ -5,7 +5,7 @@ import logging
 import secrets
 from datetime import date, datetime, timedelta
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 
 from bot.bookings import slots, wording
@@ -30,6 +30,12 @@ PRIVATE_PATHS = ("/admin", "/book/")
 
 blueprint.before_request(csrf.refuse_forged_posts)
 blueprint.add_app_template_global(csrf.token, "csrf_token")
+
+
+@blueprint.get("/")
+def home():
+    """Where a visitor to the bare address lands: what the service is, and where to go."""
+    return render_template("home.html", development=current_app.config["TONGZHOU"].simulator_enabled)
 
 
 @blueprint.record_once
