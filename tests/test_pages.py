@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import re
 from datetime import date, datetime
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from bot.bookings import closures, engine, summaries
 from bot.web.pages import staff
 from handlers import booking_text
+from knowledge import offices
 from tests.chat import Chat
 from tests.pages_support import FURONG, TZ, Clock, book_couple, csrf_token, pages_app
 from tests.test_applicants import make_id
@@ -243,3 +245,35 @@ def test_an_admin_enters_the_state_councils_holiday_announcement_for_a_year(clie
     assert closures.official_days(2027) == {date(2027, 2, 5): "春节", date(2027, 2, 20): closures.WORKING_DAY}
     wrong = client.post("/admin/calendar/official-days", data={"year": "2027", "days": "2月5日", "csrf_token": token})
     assert wrong.status_code == 422 and "第1行应为" in wrong.get_data(as_text=True)
+
+
+# ---- the day view's defaults ---------------------------------------------------------------------
+
+DAY_SHOWN = re.compile(r'id="date" name="date" type="date" value="([\d-]+)"')
+PHONE_DATE = re.compile(r'id="booking_date" name="booking_date" type="date" value="([\d-]+)"')
+
+
+def staff_day_view(make_app, at: datetime) -> str:
+    client = pages_app(make_app, Clock(at)).test_client()
+    log_in(client)
+    return client.get(f"/admin?office={FURONG}").get_data(as_text=True)
+
+
+def test_on_a_working_day_staff_see_today_and_phone_bookings_start_tomorrow(make_app):
+    page = staff_day_view(make_app, datetime(2026, 11, 23, 9, 0, tzinfo=TZ))  # a Monday
+    assert DAY_SHOWN.search(page).group(1) == "2026-11-23"
+    assert PHONE_DATE.search(page).group(1) == "2026-11-24"
+
+
+def test_on_a_weekend_the_day_view_opens_on_monday_and_phone_bookings_skip_the_weekend(make_app):
+    page = staff_day_view(make_app, datetime(2026, 11, 28, 10, 0, tzinfo=TZ))  # a Saturday
+    assert DAY_SHOWN.search(page).group(1) == "2026-11-30"
+    assert PHONE_DATE.search(page).group(1) == "2026-11-30"
+
+
+def test_the_first_phone_booking_day_skips_a_closure_of_the_office(make_app):
+    monday = datetime(2026, 11, 23, 9, 0, tzinfo=TZ)
+    page = staff_day_view(make_app, monday)  # the app first, so the store is connected
+    engine.close(date(2026, 11, 24), "疫情防控", now=monday, office=offices.current().get(FURONG))
+    page = staff_day_view(make_app, monday)
+    assert PHONE_DATE.search(page).group(1) == "2026-11-25"

@@ -17,6 +17,7 @@ from knowledge import offices as office_data
 from knowledge.offices import Office
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
+OPEN_DAY_SEARCH_DAYS = 31  # longer than any holiday run (Spring Festival with its 调休)
 
 HEAT_MAP_DAYS = 7
 HEAT_LEVELS = 4  # cells are shaded 0 (empty) to 4 (full)
@@ -78,8 +79,10 @@ def day():
 def _day_page(phone_form: dict | None = None, phone_errors: dict | None = None, status: int = 200):
     office = web.office_arg(request.values.get("office") or session.get("office")) or office_data.current().all()[0]
     session["office"] = office.id
-    today = web.now().date()
-    shown = web.date_arg(request.values.get("date")) or today
+    now = web.now()
+    today = now.date()
+    # Staff arriving on a closed day (a weekend, a holiday, a closure) see the next day with couples.
+    shown = web.date_arg(request.values.get("date")) or _first_open_day(office, today)
     booked = engine.on_day(office.id, shown)
     week = [shown + timedelta(days=i) for i in range(HEAT_MAP_DAYS)]
     heat = [day_load(office, d, booked if d == shown else engine.on_day(office.id, d)) for d in week]
@@ -95,13 +98,23 @@ def _day_page(phone_form: dict | None = None, phone_errors: dict | None = None, 
         bookings=booked,
         status_names=wording.STATUS_NAMES,
         channel_names=CHANNEL_NAMES,
-        phone_form=phone_form or {"date": shown.isoformat()},
+        # A caller can be booked from the first day the window allows that the office is open.
+        phone_form=phone_form
+        or {"booking_date": _first_open_day(office, slots.first_bookable_day(now, web.rules())).isoformat()},
         phone_errors=phone_errors or {},
         people_fields=PEOPLE_FIELDS,
         mask_phone=mask_phone,
         where_to_register=slots.where_to_register(office, web.rules()),
         calendar_warning=slots.calendar_warning(web.now(), web.rules()),
     ), status
+
+
+def _first_open_day(office: Office, start: date) -> date:
+    """`start`, or the first day after it that is neither off by the calendar nor closed at `office`."""
+    for day in (start + timedelta(days=n) for n in range(OPEN_DAY_SEARCH_DAYS)):
+        if not calendar.calendar_reason(day) and not closures.reason(office.id, day):
+            return day
+    return start
 
 
 @blueprint.post("/checkin")
