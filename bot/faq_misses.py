@@ -21,13 +21,13 @@ MAX_QUESTIONS = 2000
 MAX_CHARS = 100
 
 # 18-digit ID numbers (last may be X) and 11-digit mobile numbers, inside any text.
-_ID_NUMBER = re.compile(r"(?<!\d)(\d{4})\d{10}(\d{3}[\dx])(?![\dx])")
+_ID_NUMBER = re.compile(r"(?<!\d)\d{14}(\d{3}[\dx])(?![\dx])")
 _PHONE = re.compile(r"(?<!\d)(1\d{2})\d{4}(\d{4})(?!\d)")
 
 
 def mask_numbers(text: str, hide: str = "*") -> str:
-    """4301**********123X for ID numbers, 138****5678 for mobile numbers."""
-    text = _ID_NUMBER.sub(lambda m: m.group(1) + hide * 10 + m.group(2).upper(), text)
+    """**************123X for ID numbers (the last 4 only, as bookings store them), 138****5678 for mobile numbers."""
+    text = _ID_NUMBER.sub(lambda m: hide * 14 + m.group(1).upper(), text)
     return _PHONE.sub(lambda m: m.group(1) + hide * 4 + m.group(2), text)
 
 

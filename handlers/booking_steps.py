@@ -368,6 +368,7 @@ def _submit_booking(message: Inbound, session: Session, now: datetime) -> str:
         channel=engine.WECHAT,
         openid=message.openid,
         idempotency_key=f"wechat:{data['draft']}",
+        client=message.openid,
         rules=slots.rules(),
     )
     if outcome.kind == engine.CONFIRMED:

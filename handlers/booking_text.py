@@ -119,7 +119,7 @@ def ask_name(who: int) -> str:
 
 
 def ask_id(who: int) -> str:
-    return f"请发送{ORDINALS[who]}申请人的18位身份证号（仅用于核验和预约，回复中会隐去中间数字）。"
+    return f"请发送{ORDINALS[who]}申请人的18位身份证号（仅用于核验和预约，回复中只显示末4位）。"
 
 
 def applicant_lines(names: Sequence[str], numbers: Sequence[str]) -> list[str]:

@@ -149,6 +149,15 @@ def test_a_retried_post_with_the_same_idempotency_key_books_once(client):
     assert availability["slots"][0]["remaining"] == 2
 
 
+def test_the_same_idempotency_key_with_another_body_is_refused_not_answered_with_the_first_booking(client):
+    headers = {"Idempotency-Key": "7f1c2a"}
+    first = client.post("/api/v1/bookings", json=request_body(), headers=headers)
+    other = client.post("/api/v1/bookings", json=request_body(time="10:00"), headers=headers)
+    assert first.status_code == 201
+    assert other.status_code == 422 and "idempotency_key" in other.get_json()["fields"]
+    assert first.get_json()["code"] not in other.get_data(as_text=True)
+
+
 def test_the_couple_reads_and_cancels_with_the_code_and_one_id_number_and_the_record_stays(client):
     body = request_body()
     code = client.post("/api/v1/bookings", json=body).get_json()["code"]

@@ -127,9 +127,9 @@ def test_a_lower_case_x_is_accepted():
     assert idcard.canonical(number.lower()) == number
 
 
-def test_numbers_are_masked_to_the_first_and_last_four():
+def test_numbers_are_masked_to_the_last_four_only():
     number = make_id("19950615", "男")
-    assert idcard.mask(number) == number[:4] + "**********" + number[-4:]
+    assert idcard.mask(number) == "**************" + number[-4:]
     assert idcard.mask(" " + number.lower() + " ") == idcard.mask(number)
     assert idcard.mask("123") == "***"
 
@@ -141,3 +141,31 @@ def test_the_keyed_hash_recognises_the_same_number_in_any_form_and_depends_on_th
     assert len(digest) == 64 and number not in digest
     assert idcard.keyed_hash(number.translate(str.maketrans("0123456789", "０１２３４５６７８９")), key) == digest
     assert idcard.keyed_hash(number, b"other key") != digest
+
+
+@pytest.mark.parametrize(
+    "digits",
+    ["٠١٢٣٤٥٦٧٨٩", "۰۱۲۳۴۵۶۷۸۹", "०१२३४५६७८९", "⁰¹²³⁴⁵⁶⁷⁸⁹", "⓪①②③④⑤⑥⑦⑧⑨"],
+    ids=["arabic-indic", "persian", "devanagari", "superscript", "circled"],
+)
+def test_digits_of_other_scripts_are_refused_with_a_clear_message(digits):
+    """They used to pass `\\d`: the same person could book twice, and two people shared one hash."""
+    number = make_id("19950615", "男")
+    foreign = number[:-1].translate(str.maketrans("0123456789", digits)) + number[-1]
+    with pytest.raises(idcard.InvalidIdNumber, match="请用数字0–9（半角或全角均可）和X填写"):
+        idcard.parse(foreign)
+
+
+def test_two_different_numbers_never_share_a_hash_whatever_digits_they_are_typed_in():
+    arabic = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+    first = make_id("19950615", "男")
+    second = next(n for s in range(10, 99) if (n := make_id("19970320", "女", serial=str(s)))[-1] == first[-1])
+    hashes = {idcard.keyed_hash(n.translate(arabic), b"k" * 32) for n in (first, second)}
+    assert len(hashes) == 2
+
+
+def test_full_width_digits_are_read_as_the_same_number():
+    number = make_id("19950615", "女")
+    full_width = number.translate(str.maketrans("0123456789X", "０１２３４５６７８９Ｘ"))
+    assert idcard.parse(full_width) == idcard.parse(number)
+    assert idcard.canonical(full_width) == number

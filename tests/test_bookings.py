@@ -171,6 +171,20 @@ def test_a_retried_request_with_the_same_idempotency_key_returns_the_first_booki
     assert r.hget("booking:taken:changsha-furong:2026-03-03", "09:00") == "1"
 
 
+def test_an_idempotency_key_belongs_to_its_client_and_its_request(r):
+    """Client B reusing client A's key must not get A's booking (it could then cancel it)."""
+    people = couple()
+    first = book(people, idempotency_key="api:abc", client="address:10.0.0.1")
+    other_client = book(couple(), idempotency_key="api:abc", client="address:10.0.0.2")
+    assert other_client.kind == engine.CONFIRMED and other_client.booking.code != first.booking.code
+    changed = book(couple(), idempotency_key="api:abc", client="address:10.0.0.1")
+    assert changed.kind == engine.IDEMPOTENCY_MISMATCH and changed.booking is None
+    assert "idempotency_key" in changed.fields
+    again = book(people, idempotency_key="api:abc", client="address:10.0.0.1")
+    assert again.booking.code == first.booking.code
+    assert "api:abc" not in " ".join(r.keys("booking:idem:*"))
+
+
 def test_reschedule_moves_the_booking_and_keeps_its_code(r):
     b = book().booking
     moved = engine.reschedule(b.code, TIANXIN, THURSDAY, "14:00", now=NOW)
@@ -319,6 +333,31 @@ def test_personal_data_is_removed_after_the_retention_period(r):
     assert after.names == () and after.id_numbers == ()
     assert after.history[-1].event == "anonymised"
     assert "hash1" not in r.hgetall(f"booking:{b.code}")
+
+
+def test_anonymising_also_forgets_the_wechat_account_and_the_no_show_record(r):
+    people = couple()
+    b = book(people, openid="o-forget-me").booking
+    engine.mark_no_shows(at(TUESDAY, "12:00"))
+    person_keys = [k for k in r.keys("booking:noshows:*")]
+    assert len(person_keys) == 2
+    assert engine.anonymise_expired(at(TUESDAY) + timedelta(days=31)) == 1
+    stored = r.hgetall(f"booking:{b.code}")
+    assert stored["openid"] == "" and stored["phone"] == "" and engine.get(b.code).openid == ""
+    assert not any(r.exists(k) for k in person_keys)
+    assert b.code not in r.smembers("booking:openid:o-forget-me")
+    dump = " ".join(str(r.hgetall(k)) if r.type(k) == "hash" else k for k in r.keys("*"))
+    assert "o-forget-me" not in dump
+
+
+def test_no_shows_older_than_the_retention_no_longer_count(r):
+    """Records naming a person live no longer than PII_RETENTION_DAYS, even with a longer lookback."""
+    people, now = couple(), NOW
+    for day in (date(2026, 3, 3), date(2026, 3, 4), date(2026, 4, 14)):  # the third 41 days after the second
+        assert book(people, day=day, now=max(now, at(day - timedelta(days=1)))).kind == engine.CONFIRMED
+        now = at(day, "12:00")
+        engine.mark_no_shows(now)
+    assert book(people, day=date(2026, 4, 15), now=now, channel=engine.WEB).kind == engine.CONFIRMED
 
 
 def test_reminders_follow_the_booking_and_the_couple_promoted_from_the_waitlist(r):

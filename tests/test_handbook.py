@@ -275,7 +275,7 @@ def test_the_same_question_counts_up_and_keeps_the_last_time(r):
 def test_id_and_phone_numbers_are_masked_before_storing(r):
     faq_misses.record("我身份证430102199001011234，电话13812345678，能领证吗", NOW)
     (miss,) = faq_misses.top(5)
-    assert "4301**********1234" in miss["text"] and "138****5678" in miss["text"]
+    assert "**************1234" in miss["text"] and "138****5678" in miss["text"]
     assert "199001011" not in miss["text"]
 
 

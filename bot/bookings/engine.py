@@ -10,6 +10,7 @@ Every function takes `now` (an aware datetime in the service's zone) so results 
 on when they run. Results are `Outcome`s; the chat and the API each put them in their own words.
 """
 
+import hashlib
 import hmac
 import json
 import logging
@@ -66,6 +67,7 @@ TOO_EARLY = "too_early"
 ALREADY_CHECKED_IN = "already_checked_in"
 WAITING = "waiting"
 ALREADY_WAITING = "already_waiting"
+IDEMPOTENCY_MISMATCH = "idempotency_mismatch"  # a retry's key came with a different request
 # Script answers the engine handles itself and never returns.
 DUPLICATE = "duplicate"
 CODE_TAKEN = "code_taken"
@@ -77,7 +79,7 @@ WEB = "web"
 PHONE = "phone"
 
 # A caller's phone number as staff or a web form may type it: digits, spaces, dashes, an optional +.
-PHONE_NUMBER = re.compile(r"\+?[\d\- ]{5,20}")
+PHONE_NUMBER = re.compile(r"\+?[0-9\- ]{5,20}")
 
 # Key templates (%s parts: code, office id, ISO date, ID hash, openid). Lua gets the same table.
 KEYS = {
@@ -103,7 +105,8 @@ KEYS = {
 
 OUTCOMES = (
     SLOT_FULL, ALREADY_BOOKED, INVALID, CLOSED, SUSPENDED, NOT_FOUND, NOT_ACTIVE, TOO_LATE, RESCHEDULED,
-    WRONG_OFFICE, NOT_TODAY, TOO_EARLY, ALREADY_CHECKED_IN, WAITING, ALREADY_WAITING, DUPLICATE, CODE_TAKEN, SAME_SLOT,
+    WRONG_OFFICE, NOT_TODAY, TOO_EARLY, ALREADY_CHECKED_IN, WAITING, ALREADY_WAITING, IDEMPOTENCY_MISMATCH,
+    DUPLICATE, CODE_TAKEN, SAME_SLOT,
 )  # fmt: skip
 # The names the scripts use for them (`O.SLOT_FULL` in Lua): one spelling, Python's.
 LUA_NAMES = {kind.upper(): kind for kind in STATUSES + OUTCOMES}
@@ -130,7 +133,7 @@ class Booking:
     openid: str = ""
     phone: str = ""
     names: tuple[str, ...] = ()  # masked, e.g. 张*
-    id_numbers: tuple[str, ...] = ()  # masked, e.g. 4301**********123X
+    id_numbers: tuple[str, ...] = ()  # masked to the last 4, e.g. **************123X
     history: tuple[Event, ...] = ()
 
     @property
@@ -259,13 +262,17 @@ def book(
     openid: str = "",
     phone: str = "",
     idempotency_key: str = "",
+    client: str = "",
     rules: BookingRules | None = None,
     registry: office_data.Registry | None = None,
 ) -> Outcome:
     """Book `hhmm` on `day` at `office` for two applicants ({"name", "id_number"} each).
 
-    `idempotency_key` (the API's Idempotency-Key, the chat's MsgId; scope it by channel) makes a
-    retried request return the first booking. `registry` supplies same-city alternatives.
+    `idempotency_key` (the API's Idempotency-Key, the chat's draft; scope it by channel) makes a
+    retried request return the first booking. It belongs to `client` (who sent it: a staff token,
+    an address, an openid) and to this request: another client's same key is a different key, and
+    the same key with a different request is IDEMPOTENCY_MISMATCH. `registry` supplies same-city
+    alternatives.
     """
     rules = rules or slots.rules()
     refusal = _slot_refusal(office, day, hhmm, now, rules)
@@ -277,13 +284,15 @@ def book(
     couple = Couple.of(people)
     start = slots.slot_start(day, hhmm, now)
     capacity = _capacity(office, day, rules)
+    place = _place(office, day, hhmm, start)
+    request = _fingerprint(place, couple.hashes, channel, openid, phone)
     for _ in range(5):
         record = {
             "code": new_code(),
             "channel": channel,
             "openid": openid,
             "phone": phone,
-            **_place(office, day, hhmm, start),
+            **place,
             **couple.to_fields(),
         }
         result = _run(
@@ -292,7 +301,8 @@ def book(
             now=_ts(now),
             capacity=capacity,
             closure_fields=closures.fields_for(office.id),
-            idempotency_key=idempotency_key,
+            idempotency_key=_scoped(client, idempotency_key) if idempotency_key else "",
+            request=request,
             idempotency_seconds=IDEMPOTENCY_SECONDS,
             check_suspension=channel != PHONE,
         )
@@ -303,6 +313,9 @@ def book(
             booking = _snapshot(result)
             _follow_with_reminders(booking, now)
             return Outcome(CONFIRMED, booking)
+        if kind == IDEMPOTENCY_MISMATCH:
+            message = "这个幂等键已用于另一份预约请求，请为新的请求换一个键"
+            return Outcome(kind, message=message, fields={"idempotency_key": message})
         if kind == SLOT_FULL:
             return Outcome(
                 SLOT_FULL,
@@ -569,7 +582,8 @@ def mark_no_show(code: str, *, now: datetime, by_staff: bool = True, rules: Book
 
 
 def anonymise_expired(now: datetime, rules: BookingRules | None = None) -> int:
-    """Remove names, masked numbers, hashes and phone from bookings older than the retention period."""
+    """Remove everything that identifies a person (names, masked numbers, hashes, phone, openid, their
+    no-show records) from bookings older than the retention period."""
     rules = rules or slots.rules()
     before = now - timedelta(days=rules.pii_retention_days)
     return int(_run("anonymise", before=_ts(before), batch=BATCH, now=_ts(now))["done"])
@@ -762,12 +776,25 @@ def _capacity(office: Office, day: date, rules: BookingRules) -> int:
     return slots.capacity(office, day, rules, staff_peak[0] if staff_peak else None)
 
 
+def _scoped(client: str, idempotency_key: str) -> str:
+    """The stored form of a client's key: a digest, so no caller's text becomes part of a Redis key."""
+    return hashlib.sha256(f"{client}\x1f{idempotency_key}".encode()).hexdigest()
+
+
+def _fingerprint(place: dict, hashes: Sequence[str], channel: str, openid: str, phone: str) -> str:
+    """What a retry must repeat for its key to return the first booking."""
+    request = {**place, "hashes": list(hashes), "channel": channel, "openid": openid, "phone": phone}
+    return hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+
+
 def _cutoff_seconds(rules: BookingRules, by_staff: bool) -> int:
     return -1 if by_staff else rules.cancel_cutoff_minutes * 60
 
 
 def _no_show_limits(rules: BookingRules) -> dict:
-    lookback = rules.no_show_lookback_days * 86400
+    """No-shows count over the lookback, but a record naming a person (by hash) never outlives the
+    retention: the effective lookback is the shorter of the two."""
+    lookback = min(rules.no_show_lookback_days, rules.pii_retention_days) * 86400
     return {
         "count": rules.no_show_limit,
         "lookback": lookback,

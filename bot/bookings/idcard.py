@@ -1,7 +1,11 @@
 """The 18-digit resident ID number (GB 11643-1999): check it, read birth date and sex, mask it, hash it.
 
-The number is personal data: replies and logs show only `mask(number)`, storage keeps only
-`keyed_hash(number, key)` next to the masked form.
+The number is personal data: replies, logs and staff screens show only `mask(number)` (its last
+4 characters), storage keeps only `keyed_hash(number, key)` next to the masked form.
+
+Digits are ASCII or full-width only: regular expressions' digit class and NFKC also accept Arabic-Indic, Devanagari,
+superscript or circled digits, which let one person book twice (a different string) and two
+people share one hash; such numbers are refused with a message saying which digits to use.
 """
 
 import hashlib
@@ -21,7 +25,9 @@ _PROVINCES = {
     "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65",
     "81", "82", "83",
 }  # fmt: skip
-_SHAPE = re.compile(r"\d{17}[\dX]")
+_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
+_FULL_WIDTH_DIGITS = "０１２３４５６７８９"
+MASK_KEEPS = 4  # characters shown at the end; the rest are stars
 
 
 class InvalidIdNumber(ValueError):
@@ -46,6 +52,8 @@ def check_character(first17: str) -> str:
 
 def parse(id_number: str) -> IdInfo:
     """Birth date and sex from a valid number; InvalidIdNumber with the exact reason otherwise."""
+    if _foreign_digits(id_number or ""):
+        raise InvalidIdNumber("身份证号请用数字0–9（半角或全角均可）和X填写，不要用其他文字的数字")
     number = canonical(id_number)
     if not number:
         raise InvalidIdNumber("身份证号没有填写")
@@ -69,13 +77,19 @@ def parse(id_number: str) -> IdInfo:
 
 
 def mask(id_number: str) -> str:
-    """4301**********123X: enough for the citizen to recognise their number, too little to reuse it."""
+    """**************123X: enough for the citizen to recognise their number; with the keyed hash,
+    the last 4 alone leave far too many candidates to recover the number without the key."""
     number = canonical(id_number)
-    if len(number) < 8:
+    if len(number) <= MASK_KEEPS * 2:
         return "*" * len(number)
-    return number[:4] + "*" * (len(number) - 8) + number[-4:]
+    return "*" * (len(number) - MASK_KEEPS) + number[-MASK_KEEPS:]
 
 
 def keyed_hash(id_number: str, key: bytes) -> str:
     """HMAC-SHA256 (hex) of the canonical number: lets storage spot the same person without keeping the number."""
-    return hmac.new(key, canonical(id_number).encode("ascii", "replace"), hashlib.sha256).hexdigest()
+    return hmac.new(key, canonical(id_number).encode(), hashlib.sha256).hexdigest()
+
+
+def _foreign_digits(text: str) -> bool:
+    """Whether `text` has a digit other than ASCII 0–9 or full-width ０–９ (١, ४, ², ①, …)."""
+    return any(ch.isnumeric() and not ("0" <= ch <= "9" or ch in _FULL_WIDTH_DIGITS) for ch in text)

@@ -1,11 +1,17 @@
 -- A: before (bookings starting before this time are anonymised), batch, now
+-- Everything that identifies a person goes: names, masked numbers, their hashes, phone and WeChat
+-- openid, and the booking's place in the per-person indexes (openid set, no-show records).
 local done = 0
 for _, code in ipairs(redis.call('ZRANGEBYSCORE', K.by_date, '-inf', '(' .. A.before, 'LIMIT', 0, A.batch)) do
   local b = load(code)
   if b then
     retire(b)
+    if b.openid and b.openid ~= '' then redis.call('SREM', key('openid', b.openid), code) end
+    for _, h in ipairs({b.hash1 or '', b.hash2 or ''}) do
+      if h ~= '' then redis.call('ZREM', key('noshows', h), code) end
+    end
     redis.call('HSET', key('booking', code), 'name1', '', 'id1', '', 'name2', '', 'id2', '', 'phone', '',
-      'anonymised_at', A.now)
+      'openid', '', 'anonymised_at', A.now)
     redis.call('HDEL', key('booking', code), 'hash1', 'hash2')
     log_event(code, A.now, 'anonymised', '')
     done = done + 1

@@ -25,8 +25,6 @@ WEB_LIMIT = 10
 WEB_WINDOW_SECONDS = 60
 _TIME = re.compile(r"[0-9]{2}:[0-9]{2}")
 DAY_SECONDS = 24 * 3600
-# Statuses that hold a place in a slot.
-_HOLDING = (engine.CONFIRMED, engine.CHECKED_IN, engine.NO_SHOW)
 NOT_FOUND = "没有找到与这个确认码和身份证号相符的预约，请核对后再试"
 REASON_CHARS = 200
 
@@ -115,6 +113,7 @@ def create_booking():
         channel=channel,
         phone=phone,
         idempotency_key=f"api:{key}" if key else "",
+        client="staff" if check == auth.STAFF else f"address:{auth.client_address()}",
         rules=slots.rules(),
     )
     if outcome.kind != engine.CONFIRMED and channel == engine.WEB:
@@ -254,7 +253,7 @@ def web_booking_refusal(office, day: date, people: list[dict]) -> Refusal | None
     share = config.web_office_day_share_percent
     rules = slots.rules()
     places = slots.capacity(office, day, rules) * len(slots.slot_times(office))
-    held = sum(b.channel == engine.WEB and b.status in _HOLDING for b in engine.on_day(office.id, day))
+    held = sum(b.channel == engine.WEB and b.status in engine.HELD_A_PLACE for b in engine.on_day(office.id, day))
     if held * 100 >= places * share:
         message = f"{office.name}这一天留给网上预约的名额已满，请选其他日期，或通过微信公众号、电话预约"
         return Refusal(409, "web_share_full", message)

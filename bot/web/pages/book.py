@@ -50,6 +50,7 @@ def submit():
         now=web.now(),
         channel=engine.WEB,
         idempotency_key=f"web:{form.get('attempt', '')[:64]}" if form.get("attempt") else "",
+        client=f"address:{auth.client_address()}",
         rules=web.rules(),
     )
     if outcome.kind == engine.CONFIRMED:
@@ -162,6 +163,8 @@ def _form_page(form: dict, errors: dict, status: int = 200, outcome: engine.Outc
 
 def _errors_of(outcome: engine.Outcome) -> dict:
     """The engine's refusal, keyed by the field it concerns ("form" for the whole booking)."""
+    if outcome.kind == engine.IDEMPOTENCY_MISMATCH:  # this form was already sent with other answers
+        return {"form": "这份表单已经提交过，请刷新页面后重新填写"}
     if outcome.fields:
         return dict(outcome.fields)
     if outcome.kind == engine.SLOT_FULL:
