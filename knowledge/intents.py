@@ -62,10 +62,10 @@ class Guess:
 
 
 def split(name: str) -> list[tuple[str, str]]:
-    """(text, intent) pairs of one split: "train", "dev" or "test" (test is grouped by persona)."""
+    """(text, intent) pairs of one split: "train", "dev", or a held-out "test"/"test2" (grouped by persona)."""
     path = BANK / f"{name}.yaml"
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    groups = [persona["says"] for persona in raw["personas"]] if name == "test" else [raw]
+    groups = [persona["says"] for persona in raw["personas"]] if "personas" in raw else [raw]
     pairs = [(text, intent) for group in groups for intent, texts in group.items() for text in texts]
     for text, intent in pairs:
         if intent not in INTENTS:
