@@ -73,6 +73,10 @@ def per_message_ms(function, texts: list[str]) -> tuple[float, float, float]:
     return statistics.fmean(latencies), latencies[int(len(latencies) * 0.99)], cpu_ms
 
 
+def _verdict(measured: float, target: float) -> str:
+    return "met" if measured <= target else "MISSED"
+
+
 def main() -> None:
     sys.path.insert(0, str(ROOT))
     from bot.chat import nlu
@@ -87,10 +91,10 @@ def main() -> None:
         print(f"  {part:<22}{wall:>6.2f} / {cpu:.2f}")
     model_wall = statistics.median(run[1][0] + run[2][0] for run in runs)
     model_cpu = statistics.median(run[1][1] + run[2][1] for run in runs)
-    verdict = "met" if model_cpu <= TARGET_START_S else "MISSED"
     print(
         f"classifier start-up (import + train {len(intents.split('train'))} utterances + dev thresholds): "
-        f"{model_wall:.2f} s wall, {model_cpu:.2f} s CPU — target ≤ {TARGET_START_S} s: {verdict}"
+        f"{model_wall:.2f} s wall, {model_cpu:.2f} s CPU — target ≤ {TARGET_START_S} s: "
+        f"CPU {_verdict(model_cpu, TARGET_START_S)}, wall {_verdict(model_wall, TARGET_START_S)}"
     )
     print(f"memory the trained model keeps per worker: {model_memory_mb():.1f} MB")
 
@@ -113,9 +117,8 @@ def main() -> None:
         print(f"{name:<44}{mean:>9.3f}{p99:>9.3f}{cpu:>9.3f}")
     mean, _, cpu = measured["classifier.guess"]
     baseline = measured["scikit-learn predict (baseline)"][2]
-    verdict = "met" if mean <= TARGET_MS else "MISSED"
     print(f"prediction {mean:.3f} ms wall, {cpu:.3f} ms CPU per message ({baseline / cpu:.0f}× less CPU than baseline)")
-    print(f"target ≤ {TARGET_MS} ms: {verdict}")
+    print(f"target ≤ {TARGET_MS} ms: CPU {_verdict(cpu, TARGET_MS)}, wall {_verdict(mean, TARGET_MS)}")
 
 
 if __name__ == "__main__":

@@ -89,7 +89,7 @@ def _features():
 # The candidates compared on dev. Each is a scikit-learn estimator with its library defaults.
 CANDIDATES = {
     "logistic_regression": lambda: LogisticRegression(max_iter=2000),
-    "linear_svc": lambda: LinearSVC(),
+    "linear_svc": lambda: LinearSVC(random_state=0),  # liblinear shuffles: fixed, so every worker agrees
     "nearest_neighbours": lambda: KNeighborsClassifier(n_neighbors=5, metric="cosine", weights="distance"),
     "complement_nb": lambda: ComplementNB(),
     "logistic_regression_c10": lambda: LogisticRegression(C=10, max_iter=2000),

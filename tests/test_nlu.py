@@ -125,6 +125,36 @@ def test_a_misspelt_intent_in_the_bank_stops_start_up(tmp_path, monkeypatch):
         intents.split("train")
 
 
+# The held-out splits and the figures measured when each was first run with today's model (README):
+# the floors keep a change from losing ground. Targets: 95% intents, 95% of out-of-scope declined.
+# test.yaml's errors were seen once (its later additions to train/dev were written after that run),
+# so test2.yaml, written before those additions, is the clean measure.
+HELD_OUT_FLOORS = {"test2": (0.91, 0.73), "test": (0.93, 0.85)}
+
+
+@pytest.mark.parametrize("split", HELD_OUT_FLOORS)
+def test_held_out_intents_table(split):
+    """A held-out, role-played split: never trained or tuned on. Prints the per-intent table."""
+    model = intents.current()
+    test = intents.split(split)
+    decided = [nlu.understand(text, NOW).intent for text, _ in test]
+    rows = []
+    for intent in intents.INTENTS:
+        outcomes = [got for got, (_, label) in zip(decided, test, strict=True) if label == intent]
+        right, asked = outcomes.count(intent), outcomes.count(nlu.CLARIFY)
+        wrong = len(outcomes) - right - asked
+        share = right / len(outcomes)
+        rows.append(f"{intent:<16}{right:>4}/{len(outcomes):<4}{share:>6.1%}  asked {asked:>2}  wrong {wrong:>2}")
+    right = sum(got == label for got, (_, label) in zip(decided, test, strict=True))
+    declined = [got for got, (_, label) in zip(decided, test, strict=True) if label == "out_of_scope"]
+    kept_out = declined.count("out_of_scope")
+    print(f"\nheld-out {split}.yaml (thresholds {model.thresholds})", *rows, sep="\n")
+    print(f"all {right}/{len(test)} = {right / len(test):.1%}; out of scope declined {kept_out}/{len(declined)}")
+    intents_floor, declined_floor = HELD_OUT_FLOORS[split]
+    assert right / len(test) >= intents_floor
+    assert kept_out / len(declined) >= declined_floor
+
+
 def test_the_console_shows_the_same_decision(app):
     from bot import console
 
