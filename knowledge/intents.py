@@ -6,12 +6,17 @@ prints the comparison) and the clarifying thresholds are chosen on dev by `choos
 nothing here is a hand-tuned weight. The test split is read only by the evaluation test.
 
 Features are character 1–3-grams (robust to typos, dialect and missing punctuation) plus jieba
-words, both TF-IDF, over the `compact` form (Traditional → Simplified, no punctuation). A fitted
-scikit-learn pipeline is only read when predicting, so one model serves every thread of a worker.
+words, both TF-IDF, over the `compact` form (Traditional → Simplified, no punctuation). The fitted
+model is kept as plain arrays (`Scorer`), cached in var/cache/intents until the bank changes, and
+only read when predicting, so one model serves every thread of a worker.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import re
+import tempfile
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -19,17 +24,12 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.naive_bayes import ComplementNB
-from sklearn.neighbors import KNeighborsClassifier
-from sklearn.pipeline import make_pipeline, make_union
-from sklearn.svm import LinearSVC
 
 from knowledge import retrieval
 from knowledge.normalize import compact
 
 BANK = Path(__file__).with_name("utterances")
+CACHE_DIR = retrieval.JIEBA_CACHE_DIR.parent / "intents"  # var/cache/intents: the trained arrays
 INTENTS = (
     "my_booking",
     "cancel_booking",
@@ -79,67 +79,84 @@ def _words(text: str) -> list[str]:
     return retrieval.tokenizer().lcut(text)  # the handbook's tokenizer: jieba is initialised once
 
 
+CHAR_NGRAMS = (1, 3)
+
+
 def _features():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import make_union
+
     return make_union(
-        TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True),
+        TfidfVectorizer(analyzer="char", ngram_range=CHAR_NGRAMS, sublinear_tf=True),
         TfidfVectorizer(tokenizer=_words, token_pattern=None, lowercase=False, sublinear_tf=True),
     )
 
 
-# The candidates compared on dev. Each is a scikit-learn estimator with its library defaults.
-CANDIDATES = {
-    "logistic_regression": lambda: LogisticRegression(max_iter=2000),
-    "linear_svc": lambda: LinearSVC(random_state=0),  # liblinear shuffles: fixed, so every worker agrees
-    "nearest_neighbours": lambda: KNeighborsClassifier(n_neighbors=5, metric="cosine", weights="distance"),
-    "complement_nb": lambda: ComplementNB(),
-    "logistic_regression_c10": lambda: LogisticRegression(C=10, max_iter=2000),
-}
+def _estimator(candidate: str):
+    """A fresh, unfitted candidate; scikit-learn is imported only when something is trained."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.naive_bayes import ComplementNB
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.svm import LinearSVC
+
+    return {
+        "logistic_regression": lambda: LogisticRegression(max_iter=2000),
+        "linear_svc": lambda: LinearSVC(random_state=0),  # liblinear shuffles: fixed, so every worker agrees
+        "nearest_neighbours": lambda: KNeighborsClassifier(n_neighbors=5, metric="cosine", weights="distance"),
+        "complement_nb": lambda: ComplementNB(),
+        "logistic_regression_c10": lambda: LogisticRegression(C=10, max_iter=2000),
+    }[candidate]()
+
+
+# The candidates compared on dev, each with its library defaults (LogisticRegression also at C=10).
+CANDIDATES = ("logistic_regression", "linear_svc", "nearest_neighbours", "complement_nb", "logistic_regression_c10")
 CHOSEN = "linear_svc"  # the lowest cost on dev (`python -m knowledge.intents`); README "Understanding messages"
 
 
-class Classifier:
-    """A candidate fitted on labelled examples; `guess` scores one message in well under 1 ms.
+class Scorer:
+    """A fitted linear model as plain arrays — what predicting needs, without scikit-learn.
 
-    scikit-learn's own `predict` validates its input at every call (several ms for one short
-    message), so a fitted linear model is also kept as plain arrays — each vectoriser's vocabulary
-    and IDF, the coefficients — and one message is scored from them with the same arithmetic
-    (sublinear TF × IDF, L2 per vectoriser, then `coef · x + intercept`). A test checks both agree.
+    scikit-learn's own `predict` validates its input at every call (≈2 ms of CPU for one short
+    message), and importing it costs about a second at start-up; so the fitted model is kept as
+    each vectoriser's vocabulary and IDF plus the coefficients, and one message is scored with the
+    same arithmetic (character n-grams and jieba words, sublinear TF × IDF, L2 per vectoriser, then
+    `coef · x + intercept`). tests/test_nlu.py checks it gives scikit-learn's own answers.
     """
 
-    def __init__(self, examples: list[tuple[str, str]], candidate: str = CHOSEN):
-        texts, labels = zip(*examples, strict=True)
-        self.pipeline = make_pipeline(_features(), CANDIDATES[candidate]())
-        self.pipeline.fit([compact(text) for text in texts], labels)
-        self._classes = [str(name) for name in self.pipeline.classes_]
-        estimator = self.pipeline[-1]
-        self._linear = hasattr(estimator, "coef_")
-        if self._linear:
-            vectorisers = [vectoriser for _, vectoriser in self.pipeline[0].transformer_list]
-            self._vectorisers = [(v.build_analyzer(), v.vocabulary_, v.idf_) for v in vectorisers]
-            self._offsets = np.cumsum([0] + [len(vocabulary) for _, vocabulary, _ in self._vectorisers])
-            self._coef, self._intercept = np.asarray(estimator.coef_), np.asarray(estimator.intercept_)
+    def __init__(self, classes, vocabularies, idfs, coef, intercept):
+        self.classes = [str(name) for name in classes]
+        self._parts = [(self._chars, vocabularies[0], idfs[0]), (_words, vocabularies[1], idfs[1])]
+        self._offsets = np.cumsum([0, len(vocabularies[0])])
+        self._coef, self._intercept = np.asarray(coef), np.asarray(intercept)
+
+    @classmethod
+    def of(cls, pipeline) -> Scorer:
+        chars, words = (vectoriser for _, vectoriser in pipeline[0].transformer_list)
+        estimator = pipeline[-1]
+        vocabularies = (chars.vocabulary_, words.vocabulary_)
+        return cls(pipeline.classes_, vocabularies, (chars.idf_, words.idf_), estimator.coef_, estimator.intercept_)
 
     def guesses(self, texts: list[str]) -> list[Guess]:
         return [self.guess(text) for text in texts]
 
     def guess(self, text: str) -> Guess:
-        return self._guess(self.probabilities(text))
+        return _best_two(self.classes, self.probabilities(text))
 
     def probabilities(self, text: str) -> np.ndarray:
         """The model's probability for each of `classes`, in that order."""
-        text = compact(text)
-        if not self._linear:
-            return self.pipeline.predict_proba([text])[0]
-        columns, weights = self._features(text)
+        columns, weights = self._features(compact(text))
         return _softmax(self._coef[:, columns] @ weights + self._intercept)
 
-    @property
-    def classes(self) -> list[str]:
-        return self._classes
+    @staticmethod
+    def _chars(text: str) -> list[str]:
+        """scikit-learn's "char" analyser: the lower-cased text's 1–3-character n-grams."""
+        text = _WHITE_SPACES.sub(" ", text.lower())
+        low, high = CHAR_NGRAMS
+        return [text[i : i + n] for n in range(low, min(high, len(text)) + 1) for i in range(len(text) - n + 1)]
 
     def _features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         columns, weights = [], []
-        for (analyse, vocabulary, idf), offset in zip(self._vectorisers, self._offsets, strict=False):
+        for (analyse, vocabulary, idf), offset in zip(self._parts, self._offsets, strict=True):
             counts = Counter(term for term in analyse(text) if term in vocabulary)
             if not counts:
                 continue
@@ -151,9 +168,56 @@ class Classifier:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         return np.concatenate(columns), np.concatenate(weights)
 
-    def _guess(self, row: np.ndarray) -> Guess:
-        first, second = np.argsort(row)[::-1][:2]
-        return Guess(self._classes[first], float(row[first]), self._classes[second], float(row[second]))
+    def save(self, path: Path) -> None:
+        """Write the arrays to `path` atomically (several workers may start at once)."""
+        terms = [sorted(vocabulary, key=vocabulary.get) for _, vocabulary, _ in self._parts]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz", delete=False) as handle:
+            np.savez(
+                handle,
+                classes=np.array(self.classes),
+                char_terms=np.array(terms[0]),
+                word_terms=np.array(terms[1]),
+                char_idf=self._parts[0][2],
+                word_idf=self._parts[1][2],
+                coef=self._coef,
+                intercept=self._intercept,
+            )
+        os.replace(handle.name, path)
+
+    @classmethod
+    def load(cls, path: Path) -> Scorer:
+        with np.load(path, allow_pickle=False) as saved:
+            vocabularies = [{str(t): i for i, t in enumerate(saved[f"{kind}_terms"])} for kind in ("char", "word")]
+            idfs = (saved["char_idf"], saved["word_idf"])
+            return cls(saved["classes"], vocabularies, idfs, saved["coef"], saved["intercept"])
+
+
+_WHITE_SPACES = re.compile(r"\s\s+")
+
+
+class Classifier:
+    """A candidate fitted with scikit-learn (training, the dev comparison and tests only)."""
+
+    def __init__(self, examples: list[tuple[str, str]], candidate: str = CHOSEN):
+        from sklearn.pipeline import make_pipeline
+
+        texts, labels = zip(*examples, strict=True)
+        self.pipeline = make_pipeline(_features(), _estimator(candidate))
+        self.pipeline.fit([compact(text) for text in texts], labels)
+        self.classes = [str(name) for name in self.pipeline.classes_]
+        self.scorer = Scorer.of(self.pipeline) if hasattr(self.pipeline[-1], "coef_") else None
+
+    def guesses(self, texts: list[str]) -> list[Guess]:
+        if self.scorer:
+            return self.scorer.guesses(texts)
+        rows = self.pipeline.predict_proba([compact(text) for text in texts])
+        return [_best_two(self.classes, row) for row in rows]
+
+
+def _best_two(classes: list[str], row: np.ndarray) -> Guess:
+    first, second = np.argsort(row)[::-1][:2]
+    return Guess(classes[first], float(row[first]), classes[second], float(row[second]))
 
 
 def _softmax(scores: np.ndarray) -> np.ndarray:
@@ -200,7 +264,7 @@ def choose_thresholds(guesses: list[Guess], labels: list[str]) -> Thresholds:
 
 @dataclass(frozen=True)
 class Model:
-    classifier: Classifier
+    classifier: Scorer
     thresholds: Thresholds
 
 
@@ -209,15 +273,38 @@ _lock = threading.Lock()
 
 
 def current() -> Model:
-    """The model trained on the train split, with thresholds chosen on dev; built once per process."""
+    """The model trained on the train split, thresholds chosen on dev; built once per process.
+
+    Training happens whenever the bank or this file changed since the arrays in var/cache/intents
+    were written (their name is a hash of both, and of the scikit-learn version): the first start
+    after an edit trains (≈0.1 s, plus ≈1 s importing scikit-learn), later starts just load.
+    """
     global _model
     with _lock:
         if _model is None:
-            classifier = Classifier(split("train"))
-            dev = split("dev")
-            thresholds = choose_thresholds(classifier.guesses([t for t, _ in dev]), [i for _, i in dev])
-            _model = Model(classifier, thresholds)
+            _model = _load_or_train()
         return _model
+
+
+def _load_or_train() -> Model:
+    dev = split("dev")
+    path = CACHE_DIR / f"model-{_fingerprint()}.npz"
+    if path.exists():
+        scorer = Scorer.load(path)
+    else:
+        scorer = Classifier(split("train")).scorer
+        scorer.save(path)
+    thresholds = choose_thresholds(scorer.guesses([t for t, _ in dev]), [i for _, i in dev])
+    return Model(scorer, thresholds)
+
+
+def _fingerprint() -> str:
+    from importlib.metadata import version
+
+    digest = hashlib.sha256(version("scikit-learn").encode())
+    for source in (Path(__file__), BANK / "train.yaml"):
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def compare_on_dev() -> list[tuple[str, float, Thresholds, tuple[int, int]]]:

@@ -102,13 +102,23 @@ def test_inside_a_flow_the_stage_never_asks_with_digits(always_unsure):
     assert nlu.understand("那个预约我想退了", NOW, in_flow=True).intent != nlu.CLARIFY
 
 
-def test_the_fast_scorer_gives_scikit_learns_own_probabilities():
-    classifier = intents.current().classifier
-    texts = [text for text, _ in intents.split("dev")]
-    decision = classifier.pipeline.decision_function([compact(t) for t in texts])
+def test_the_served_arrays_give_scikit_learns_own_probabilities():
+    served = intents.current().classifier  # loaded from var/cache/intents, or trained just now
+    pipeline = intents.Classifier(intents.split("train")).pipeline
+    texts = [text for text, _ in intents.split("dev")] + ["", "   ", "hello world", "😀"]
+    decision = pipeline.decision_function([compact(t) for t in texts])
     expected = np.exp(decision - decision.max(axis=1, keepdims=True))
     expected /= expected.sum(axis=1, keepdims=True)
-    assert np.allclose([classifier.probabilities(t) for t in texts], expected)
+    assert served.classes == list(pipeline.classes_)
+    assert np.allclose([served.probabilities(t) for t in texts], expected)
+
+
+def test_saved_arrays_load_back_the_same_model(tmp_path):
+    served = intents.current().classifier
+    served.save(tmp_path / "model.npz")
+    loaded = intents.Scorer.load(tmp_path / "model.npz")
+    texts = [text for text, _ in intents.split("dev")]
+    assert loaded.guesses(texts) == served.guesses(texts)
 
 
 def test_the_model_gives_the_same_answers_from_many_threads():
