@@ -66,6 +66,12 @@ def test_timestamp_within_the_window_is_accepted(app):
     assert _post(app, simulate.text("o1", "你好").encode(), timestamp=int(time.time()) - 200).status_code == 200
 
 
+def test_a_message_without_create_time_is_answered_as_received_now(app):
+    body = b"<xml><ToUserName>gh</ToUserName><FromUserName>o1</FromUserName><MsgType>text</MsgType>"
+    response = _post(app, body + "<Content>帮助</Content><MsgId>5</MsgId></xml>".encode())
+    assert response.status_code == 200 and "预约结婚登记" in simulate.readable(response.get_data(as_text=True))
+
+
 @pytest.mark.parametrize(
     "body",
     [
