@@ -1,6 +1,10 @@
 """Which days and times a couple can book, and why not: the rules in bot/bookings/slots.py and staff overrides."""
 
+import os
+import subprocess
+import sys
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -12,6 +16,7 @@ from bot.config import Config, ConfigError
 from knowledge.offices import Office
 
 TZ = ZoneInfo("Asia/Shanghai")
+ROOT = Path(__file__).resolve().parents[1]
 RULES = BookingRules()
 FURONG = Office("changsha-furong", "长沙市芙蓉区婚姻登记处", "长沙市", "芙蓉区", 28.19, 113.03, capacity=3)
 
@@ -188,3 +193,18 @@ def test_staff_peak_capacity_shows_in_availability(r):
     assert {s.capacity for s in day.slots} == {1}
     closures.clear_peak(date(2026, 3, 6))
     assert {s.capacity for s in engine.availability(FURONG, date(2026, 3, 6), now=at(date(2026, 3, 2))).slots} == {3}
+
+
+@pytest.mark.slow
+def test_staff_enter_a_years_announcement_from_the_command_line(redis_url, r, tmp_path):
+    announcement = tmp_path / "2027.txt"
+    announcement.write_text("2027-02-05 春节\n2027-02-20 上班\n", encoding="utf-8")
+    command = [sys.executable, "-m", "bot.bookings.closures", "official-days", "2027", str(announcement)]
+    env = {**os.environ, "REDIS_URL": redis_url}
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["2027-02-05 春节", "2027-02-20 上班"]
+    assert calendar.calendar_reason(date(2027, 2, 20)) == ""
+    announcement.write_text("2月5日 春节\n", encoding="utf-8")
+    refused = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1 and "第1行应为" in refused.stderr

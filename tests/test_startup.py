@@ -163,6 +163,7 @@ ENTRY_POINTS = [
     ["-m", "bot.console"],
     ["-m", "bot.wechat.menu"],
     ["-m", "bot.web.pages.staff"],
+    ["-m", "bot.bookings.closures"],
     ["-m", "knowledge.intents"],
     ["-m", "knowledge.charity"],
     ["bench/webhook.py"],

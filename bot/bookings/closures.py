@@ -5,10 +5,17 @@ A closure is a reason stored under the date, for the whole province (field "*") 
 Closing is done by `bookings.close()`, which writes the closure and cancels that day's bookings
 in one atomic script; this module owns the key layout, reading, reopening and peak overrides.
 Seed closures (known in advance, e.g. 2020-02-02) are data below and apply without Redis.
+
+`python -m bot.bookings.closures official-days 2027 FILE` enters a year's announced days from a
+file of lines "2027-02-05 春节" / "2027-02-20 上班" (what /admin/calendar's form takes), and
+`python -m bot.bookings.closures official-days 2027` shows what is entered.
 """
 
+import argparse
 import re
+import sys
 from datetime import date
+from pathlib import Path
 
 from bot import store
 
@@ -123,3 +130,35 @@ def parse_official_days(year: int, text: str) -> dict[date, str]:
             raise ValueError(f"第{number}行应为“{year}-MM-DD 节日名”或“{year}-MM-DD {WORKING_DAY}”：{line.strip()}")
         days[day] = match.group(2)
     return days
+
+
+def main(argv=None) -> int:
+    from bot.config import Config
+
+    parser = argparse.ArgumentParser(description="Enter or show a year's announced 放假/调休 days.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    official = commands.add_parser("official-days", help="show the year's entry, or replace it from FILE")
+    official.add_argument("year", type=int)
+    official.add_argument(
+        "file", nargs="?", help=f'lines "YYYY-MM-DD 节日名" or "YYYY-MM-DD {WORKING_DAY}"; - for stdin'
+    )
+    args = parser.parse_args(argv)
+    config = Config.from_env()
+    if not config.redis_configured:
+        print("REDIS_URL (or REDIS_SENTINELS) must be set: the calendar lives in Redis", file=sys.stderr)
+        return 2
+    store.connect_for(config)
+    if args.file:
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+        try:
+            set_official_days(args.year, parse_official_days(args.year, text))
+        except ValueError as problem:
+            print(problem, file=sys.stderr)
+            return 1
+    for day, name in sorted(official_days(args.year).items()):
+        print(day.isoformat(), name)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
