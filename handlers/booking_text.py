@@ -15,7 +15,10 @@ from bot.bookings.wording import ON_THE_DAY, ORDINALS, WHAT_TO_BRING, date_cn, d
 from bot.replies import numbered
 from knowledge.offices import UNVERIFIED, Office
 
-HOW_TO_CHANGE = "要修改可回复“改日期”“改时间”“改登记处”或“改申请人”，回复“取消”放弃。"
+HOW_TO_CHANGE = (
+    "有错直接告诉我，如“第二位的身份证号输错了，应该是…”“改到明天下午”；"
+    "也可回复“改日期”“改时间”“改登记处”或“改申请人”，回复“取消”放弃。"
+)
 NO_BOOKING = "您目前没有有效的结婚登记预约（用本微信号办理的）。回复“1”或“预约”即可开始预约。"
 STRAY_ID_NUMBER = (
     "这看起来是一个身份证号。只有在预约结婚登记、填写申请人时才需要发送它，本号不会保存这条消息。要预约请回复“预约”。"

@@ -12,6 +12,7 @@ import yaml
 from bot.messages import CLICK, TEXT, Inbound, Session
 from handlers import donation
 from knowledge import charity
+from tests.test_applicants import make_id
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = charity.DEFAULT_FILE
@@ -231,6 +232,9 @@ def test_other_questions_are_not_taken_for_donations(text):
         "捐款请转账给我",
         "把收款码发我",
         "工作人员让我发付款码",
+        "430102199506150013",  # 18 digits that fail the ID checksum: a card number
+        "钱转到他的个人账户",
+        "对方叫我扫这个二维码",
     ],
 )
 def test_account_numbers_and_payment_requests_get_a_warning_without_the_number(text):
@@ -240,7 +244,18 @@ def test_account_numbers_and_payment_requests_get_a_warning_without_the_number(t
     assert not re.search(r"\d{4}", warning.replace("110", ""))
 
 
-@pytest.mark.parametrize("text", ["我想捐款", "咨询电话0731-84567890", "我的手机13812345678", "2020年2月3日"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我想捐款",
+        "咨询电话0731-84567890",
+        "我的手机13812345678",
+        "2020年2月3日",
+        make_id("19950615", "男"),  # a valid ID number is applicant data, never an account
+        f"张三 {make_id('19970320', '女')}",
+        "捐款可以转账吗",  # a donor asking how to give, not someone asking for a transfer
+    ],
+)
 def test_ordinary_numbers_are_not_taken_for_accounts(text):
     assert not donation.looks_like_payment(text)
 

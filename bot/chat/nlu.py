@@ -3,11 +3,13 @@
 The chat (`router`), `POST /api/v1/nlu/parse` and the console all ask `understand`, so the API
 shows exactly what the chat decides. In this order:
 
-1. exact commands stay rules: 取消/退出/算了 (leave), 帮助/菜单 (help), 更多 (more), a bare number
-   (a pick from the last numbered list; the router knows which list);
-2. safety and menu words stay rules: anything that looks like a payment request or an account
-   number (warned about before anything can echo it), and the 防疫问答 menu words;
-3. everything else goes to the intent classifier trained on the utterance bank
+1. exact commands stay rules: 取消/退出/算了 (leave), 帮助/菜单 (help), 更多 (more);
+2. safety stays a rule: anything that looks like a payment request or a bank-card number is warned
+   about before anything can echo it (so a bare card number is no pick from a list; a valid ID
+   number is never a payment);
+3. a bare number is a pick from the last numbered list (the router knows which list); the
+   防疫问答 menu words open the handbook's menu;
+4. everything else goes to the intent classifier trained on the utterance bank
    (`knowledge.intents`). When it is unsure — confidence or lead over the runner-up below the
    thresholds chosen on dev — and no flow owns the digits, the decision is "clarify": one short
    question with the two likeliest intents as numbered options, never a guess.
