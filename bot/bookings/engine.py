@@ -314,12 +314,12 @@ def book(
             _follow_with_reminders(booking, now)
             return Outcome(CONFIRMED, booking)
         if kind == IDEMPOTENCY_MISMATCH:
-            message = "这个幂等键已用于另一份预约请求，请为新的请求换一个键"
+            message = wording.says(IDEMPOTENCY_MISMATCH)
             return Outcome(kind, message=message, fields={"idempotency_key": message})
         if kind == SLOT_FULL:
             return Outcome(
                 SLOT_FULL,
-                message=f"{office.name}{wording.date_cn(day)} {hhmm}已约满",
+                message=wording.says(SLOT_FULL, office=office.name, date=wording.date_cn(day), time=hhmm),
                 alternatives=alternatives(office, day, hhmm, now=now, rules=rules, registry=registry),
             )
         return _refused(result, office.id, day, now, rules)
@@ -356,7 +356,7 @@ def cancel(
     if result["kind"] == CANCELLED:
         booking = _snapshot(result)
         _follow_with_reminders(booking, now, promoted=result["promoted"])
-        return Outcome(CANCELLED, booking, message="预约已取消", promoted=result["promoted"])
+        return Outcome(CANCELLED, booking, message=wording.says(CANCELLED), promoted=result["promoted"])
     return _refused(result, "", None, now, rules)
 
 
@@ -395,13 +395,14 @@ def reschedule(
     if kind == RESCHEDULED:
         booking = _snapshot(result)
         _follow_with_reminders(booking, now, promoted=result["promoted"])
-        return Outcome(RESCHEDULED, booking, message="已改约", promoted=result["promoted"])
+        return Outcome(RESCHEDULED, booking, message=wording.says(RESCHEDULED), promoted=result["promoted"])
     if kind == SAME_SLOT:
-        return Outcome(INVALID, message="新时段和原来的相同", fields={"time": "新时段和原来的相同"})
+        message = wording.says(SAME_SLOT)
+        return Outcome(INVALID, message=message, fields={"time": message})
     if kind == SLOT_FULL:
         return Outcome(
             SLOT_FULL,
-            message=f"{office.name}{wording.date_cn(day)} {hhmm}已约满，原预约保持不变",
+            message=wording.says("slot_full_kept", office=office.name, date=wording.date_cn(day), time=hhmm),
             alternatives=alternatives(office, day, hhmm, now=now, rules=rules, registry=registry),
         )
     return _refused(result, office.id, day, now, rules)
@@ -421,21 +422,19 @@ def check_in(code: str, office_id: str, *, now: datetime, rules: BookingRules | 
     )
     kind = result["kind"]
     if kind == CHECKED_IN:
-        return Outcome(CHECKED_IN, _snapshot(result), message="签到成功，请按工作人员指引办理登记")
+        return Outcome(CHECKED_IN, _snapshot(result), message=wording.says(CHECKED_IN))
     if kind == ALREADY_CHECKED_IN:
-        return Outcome(kind, _snapshot(result), message=f"这对新人已于 {_hm(result['at'], now)} 签到")
+        return Outcome(kind, _snapshot(result), message=wording.says(kind, at=_hm(result["at"], now)))
     if kind == WRONG_OFFICE:
-        return Outcome(kind, message=f"这个预约在{result['office_name']}，不是本登记处")
+        return Outcome(kind, message=wording.says(kind, office=result["office_name"]))
     if kind == NOT_TODAY:
         booked = date.fromisoformat(result["date"])
-        when = "已过期" if booked < now.date() else "还没到"
-        return Outcome(kind, message=f"这个预约是{wording.date_cn(booked)}的，{when}，只能在预约当天签到")
+        case = "not_today_past" if booked < now.date() else "not_today_ahead"
+        return Outcome(kind, message=wording.says(case, date=wording.date_cn(booked)))
     if kind == TOO_EARLY:
-        return Outcome(kind, message=f"还没到签到时间，请于 {_hm(result['at'], now)} 以后签到")
+        return Outcome(kind, message=wording.says("checkin_too_early", at=_hm(result["at"], now)))
     if kind == TOO_LATE:
-        return Outcome(
-            kind, message=f"已超过预约时段（{_hm(result['at'], now)}）的签到时间，请咨询现场工作人员或重新预约"
-        )
+        return Outcome(kind, message=wording.says("checkin_too_late", at=_hm(result["at"], now)))
     return _refused(result, office_id, None, now, rules)
 
 
@@ -447,7 +446,7 @@ def check_in_for_openid(openid: str, office_id: str, *, now: datetime, rules: Bo
     """
     mine = active_for_openid(openid)
     if not mine:
-        return Outcome(NOT_FOUND, message="您目前没有有效的预约")
+        return Outcome(NOT_FOUND, message=wording.says("no_active_booking"))
     booking = min(mine, key=lambda b: (b.date != now.date(), b.office_id != office_id, b.starts_at))
     return check_in(booking.code, office_id, now=now, rules=rules)
 
@@ -534,11 +533,11 @@ def join_waitlist(
     )
     kind = result["kind"]
     if kind == WAITING:
-        message = f"已加入候补，您排第{result['position']}位；有空位会自动为您预约并通知您"
-        return Outcome(WAITING, message=message, position=int(result["position"]))
+        position = int(result["position"])
+        return Outcome(WAITING, message=wording.says(WAITING, position=position), position=position)
     if kind == ALREADY_WAITING:
         position = int(result["position"])
-        return Outcome(kind, message=f"您已在这一天的候补中，排第{position}位", position=position)
+        return Outcome(kind, message=wording.says(kind, position=position), position=position)
     return _refused(result, office.id, day, now, rules)
 
 
@@ -574,10 +573,14 @@ def mark_no_show(code: str, *, now: datetime, by_staff: bool = True, rules: Book
     kind = result["kind"]
     if kind == NO_SHOW:
         suspended = int(result["suspended"])
-        note = f"，{suspended}位申请人因多次未到场暂停微信和网上预约{rules.suspension_days}天" if suspended else ""
-        return Outcome(NO_SHOW, _snapshot(result), message=f"已记为未到场{note}")
+        message = (
+            wording.says("no_show_suspending", count=suspended, days=rules.suspension_days)
+            if suspended
+            else wording.says(NO_SHOW)
+        )
+        return Outcome(NO_SHOW, _snapshot(result), message=message)
     if kind == TOO_EARLY:
-        return Outcome(kind, message=f"预约时段还没开始，{_hm(result['at'], now)} 以后才能记为未到场")
+        return Outcome(kind, message=wording.says("no_show_too_early", at=_hm(result["at"], now)))
     return _refused(result, "", None, now, rules)
 
 
@@ -726,7 +729,11 @@ def _day_refusal(office: Office, day: date, now: datetime, rules: BookingRules) 
     """Calendar, window and seed closures; staff closures are checked inside the scripts."""
     reason = slots.window_reason(day, now, rules) or calendar.calendar_reason(day)
     if reason:
-        return Outcome(INVALID, message=f"{wording.date_cn(day)}不能预约：{reason}", fields={"date": reason})
+        return Outcome(
+            INVALID,
+            message=wording.says("day_refused", date=wording.date_cn(day), reason=reason),
+            fields={"date": reason},
+        )
     return _closed(closures.reason_in({}, office.id, day))
 
 
@@ -747,25 +754,20 @@ def _refused(result: dict, office_id: str, day: date | None, now: datetime, rule
         who = wording.ORDINALS[int(result["who"]) - 1]
         return Outcome(
             SUSPENDED,
-            message=(
-                f"{who}申请人近期有{rules.no_show_limit}次预约未到场，{wording.date_cn(until.date())}前"
-                "暂不能在微信或网上预约，可致电登记处预约"
-            ),
+            message=wording.says(kind, who=who, limit=rules.no_show_limit, until=wording.date_cn(until.date())),
             until=until,
         )
     if kind == ALREADY_BOOKED:
-        # The message does not say where: whoever typed the number may not be its owner.
         who = wording.ORDINALS[int(result["who"]) - 1]
-        message = f"{who}申请人已有一个有效预约，每人同时只能有一个预约；如需更改请先取消或改约"
-        return Outcome(ALREADY_BOOKED, get(result["code"]), message=message)
+        return Outcome(ALREADY_BOOKED, get(result["code"]), message=wording.says(kind, who=who))
     if kind == NOT_FOUND:
-        return Outcome(NOT_FOUND, message="没有找到这个预约，请核对确认码")
+        return Outcome(NOT_FOUND, message=wording.says(kind))
     if kind == NOT_ACTIVE:
         status = result["status"]
-        return Outcome(NOT_ACTIVE, message=f"这个预约的状态是“{wording.STATUS_NAMES.get(status, status)}”，不能再更改")
+        return Outcome(NOT_ACTIVE, message=wording.says(kind, status=wording.STATUS_NAMES.get(status, status)))
     if kind == TOO_LATE:
         cutoff = wording.minutes_cn(rules.cancel_cutoff_minutes)
-        return Outcome(TOO_LATE, message=f"预约开始前{cutoff}内不能在线取消或改约，请直接联系登记处")
+        return Outcome(TOO_LATE, message=wording.says(kind, cutoff=cutoff))
     raise ValueError(f"unexpected script result {kind!r}")
 
 

@@ -52,6 +52,42 @@ NOTICE_TEMPLATES = {
 
 REMINDER_LEAD_WORDS = {"24h": "明天", "2h": "今天"}
 
+# What the engine says about each outcome (bot/bookings/engine.py), filled by says(); the chat,
+# the API and the pages show these messages as they are.
+SAYS = {
+    "slot_full": "{office}{date} {time}已约满",
+    "slot_full_kept": "{office}{date} {time}已约满，原预约保持不变",
+    "idempotency_mismatch": "这个幂等键已用于另一份预约请求，请为新的请求换一个键",
+    "cancelled": "预约已取消",
+    "rescheduled": "已改约",
+    "same_slot": "新时段和原来的相同",
+    "checked_in": "签到成功，请按工作人员指引办理登记",
+    "already_checked_in": "这对新人已于 {at} 签到",
+    "wrong_office": "这个预约在{office}，不是本登记处",
+    "not_today_past": "这个预约是{date}的，已过期，只能在预约当天签到",
+    "not_today_ahead": "这个预约是{date}的，还没到，只能在预约当天签到",
+    "checkin_too_early": "还没到签到时间，请于 {at} 以后签到",
+    "checkin_too_late": "已超过预约时段（{at}）的签到时间，请咨询现场工作人员或重新预约",
+    "no_active_booking": "您目前没有有效的预约",
+    "waiting": "已加入候补，您排第{position}位；有空位会自动为您预约并通知您",
+    "already_waiting": "您已在这一天的候补中，排第{position}位",
+    "no_show": "已记为未到场",
+    "no_show_suspending": "已记为未到场，{count}位申请人因多次未到场暂停微信和网上预约{days}天",
+    "no_show_too_early": "预约时段还没开始，{at} 以后才能记为未到场",
+    "day_refused": "{date}不能预约：{reason}",
+    "suspended": "{who}申请人近期有{limit}次预约未到场，{until}前暂不能在微信或网上预约，可致电登记处预约",
+    # It does not say where: whoever typed the number may not be its owner.
+    "already_booked": "{who}申请人已有一个有效预约，每人同时只能有一个预约；如需更改请先取消或改约",
+    "not_found": "没有找到这个预约，请核对确认码",
+    "not_active": "这个预约的状态是“{status}”，不能再更改",
+    "too_late": "预约开始前{cutoff}内不能在线取消或改约，请直接联系登记处",
+}
+
+
+def says(case: str, **values) -> str:
+    """The engine's message for `case` (a key of SAYS) with its values filled in."""
+    return SAYS[case].format(**values)
+
 
 def date_cn(day: date) -> str:
     """5月20日"""
