@@ -148,11 +148,6 @@ def result_of(key: str) -> dict | None:
     return json.loads(raw) if raw else None
 
 
-def recent_sends(limit: int = 50) -> list[dict]:
-    """The latest send attempts, newest first, for the staff console."""
-    return [json.loads(raw) for raw in store.client().lrange(_LOG, 0, limit - 1)]
-
-
 def _deliver(openid: str, kind: str, text: str, values: dict, now: datetime) -> Outcome:
     if _reserve_custom(openid, now):
         try:
