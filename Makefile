@@ -17,8 +17,9 @@ $(DEV): $(RUNTIME) requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(DEV)
 
+# Development: TONGZHOU_ENV=development lets the app start without production secrets.
 run: $(RUNTIME)
-	SIMULATOR=$${SIMULATOR:-1} SCHEDULER_IN_PROCESS=$${SCHEDULER_IN_PROCESS:-1} $(PY) app.py
+	TONGZHOU_ENV=development SIMULATOR=$${SIMULATOR:-1} SCHEDULER_IN_PROCESS=$${SCHEDULER_IN_PROCESS:-1} $(PY) app.py
 
 lint: $(DEV)
 	$(PY) -m ruff check .
@@ -33,7 +34,7 @@ test-fast: lint
 	$(PY) -m pytest -q -m "not slow"
 
 console: $(RUNTIME)
-	$(PY) -m bot.console
+	TONGZHOU_ENV=development $(PY) -m bot.console
 
 bench: $(DEV)
-	$(PY) bench/webhook.py
+	TONGZHOU_ENV=development $(PY) bench/webhook.py

@@ -1,6 +1,7 @@
 """Tongzhou's Flask application: `create_app()` for tests and tools, `app` for `gunicorn app:app`,
 and `python app.py` to serve on $HOST:$PORT."""
 
+import logging
 import sys
 
 from flask import Flask, Response
@@ -32,6 +33,12 @@ def create_app(config: Config | None = None) -> Flask:
     if config.proxy_hops:
         # Behind nginx: take the client's address from X-Forwarded-For, so per-IP limits see people.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.proxy_hops, x_proto=config.proxy_hops)
+        # X-Forwarded-For is believed from whoever connects: only the proxy may be able to.
+        logging.getLogger(__name__).warning(
+            "PROXY_HOPS=%d: client addresses are read from X-Forwarded-For; bind the app to 127.0.0.1 "
+            "(gunicorn -b 127.0.0.1:8000) so that only the proxy can reach it",
+            config.proxy_hops,
+        )
 
     _load_knowledge(config)
 
@@ -97,7 +104,8 @@ def _app_or_exit(config: Config | None = None) -> Flask:
     try:
         return create_app(config)
     except (ConfigError, OfficeDataError, HandbookError, CharityError, UtteranceDataError) as error:
-        print(f"start-up error: {error}", file=sys.stderr)
+        for line in str(error).splitlines():  # one line per setting at fault
+            print(f"start-up error: {line}", file=sys.stderr)
         raise SystemExit(2) from None
 
 

@@ -16,6 +16,10 @@ from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEV_TOKEN = "tongzhou-dev-token"
+DEVELOPMENT = "development"  # TONGZHOU_ENV for `make run` and the tests; anything else is production
+MIN_ADMIN_TOKEN_LENGTH = 24
+PLAIN, COMPATIBLE, SAFE = "plain", "compatible", "safe"  # WeChat's 明文模式, 兼容模式, 安全模式
+WECHAT_MODES = (PLAIN, COMPATIBLE, SAFE)
 DEFAULT_TICK_SECONDS = 5.0
 
 # BookingRules field → the variable that overrides its default (bot/bookings/slots.py parses them).
@@ -45,10 +49,12 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Config:
+    environment: str = "production"  # TONGZHOU_ENV
     wechat_token: str = DEV_TOKEN
     wechat_appid: str = ""
     wechat_secret: str = ""
     wechat_aes_key: str = ""
+    wechat_mode: str = ""  # plain | compatible | safe; "" → safe with an AES key, plain without
     wechat_api_base: str = "https://api.weixin.qq.com/cgi-bin/"
     max_clock_skew: int = 300
     redis_url: str = ""
@@ -101,17 +107,20 @@ class Config:
         return start.strip(), end.strip()
 
     @property
-    def safe_mode_ready(self) -> bool:
-        return bool(self.wechat_aes_key)
+    def mode(self) -> str:
+        """The message mode in force: in compatible and safe mode every POST must be encrypted and signed."""
+        return self.wechat_mode or (SAFE if self.wechat_aes_key else PLAIN)
 
     @classmethod
     def from_env(cls, environ=None) -> "Config":
         env = os.environ if environ is None else environ
         config = cls(
+            environment=env.get("TONGZHOU_ENV", "").strip().lower() or cls.environment,
             wechat_token=env.get("WECHAT_TOKEN") or DEV_TOKEN,
             wechat_appid=env.get("WECHAT_APPID", ""),
             wechat_secret=env.get("WECHAT_SECRET", ""),
             wechat_aes_key=env.get("WECHAT_AES_KEY", ""),
+            wechat_mode=env.get("WECHAT_MODE", "").strip().lower(),
             wechat_api_base=env.get("WECHAT_API_BASE") or cls.wechat_api_base,
             max_clock_skew=_int(env, "WECHAT_MAX_CLOCK_SKEW", 300),
             redis_url=env.get("REDIS_URL", ""),
@@ -148,6 +157,10 @@ class Config:
         return config
 
     def validate(self) -> None:
+        if self.wechat_mode and self.wechat_mode not in WECHAT_MODES:
+            raise ConfigError(f"WECHAT_MODE must be plain, compatible or safe, got {self.wechat_mode!r}")
+        if self.mode != PLAIN and not self.wechat_aes_key:
+            raise ConfigError(f"WECHAT_MODE={self.mode} needs WECHAT_AES_KEY (the 43-character EncodingAESKey)")
         if self.wechat_aes_key:
             _check_aes_key(self.wechat_aes_key)
             if not self.wechat_appid:
@@ -178,6 +191,26 @@ class Config:
             ZoneInfo(self.tz_name)
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(f"TZ_NAME is not a known time zone: {self.tz_name!r}") from None
+        if self.environment != DEVELOPMENT:
+            missing = self.unsafe_in_production()
+            if missing:
+                raise ConfigError("\n".join(missing))
+
+    def unsafe_in_production(self) -> list[str]:
+        """One line per secret that a public deployment must not run without (each names its variable)."""
+        problems = []
+        if self.wechat_token == DEV_TOKEN:
+            problems.append("WECHAT_TOKEN is not set (or is the development token): set the Official Account's Token")
+        for name, value in (("PII_KEY", self.pii_key), ("SECRET_KEY", self.secret_key)):
+            if not value:
+                problems.append(f"{name} is not set: set a long random secret (e.g. `openssl rand -hex 32`)")
+        if self.log_salt == Config.log_salt:
+            problems.append("LOG_SALT is not set: set a random secret, or hashed openids in logs can be reversed")
+        if self.admin_token and len(self.admin_token) < MIN_ADMIN_TOKEN_LENGTH:
+            problems.append(f"ADMIN_TOKEN is shorter than {MIN_ADMIN_TOKEN_LENGTH} characters: use a long random token")
+        if not self.redis_configured:
+            problems.append("REDIS_URL is not set (nor REDIS_SENTINELS): the embedded store keeps nothing")
+        return [f"{line} (TONGZHOU_ENV is not {DEVELOPMENT})" for line in problems]
 
 
 _current: Config | None = None

@@ -18,6 +18,10 @@ import redis
 
 from bot import store
 
+# The suite is development: production start-up refuses the missing secrets (tests/test_security.py
+# checks that with its own environment). Set before anything reads the configuration.
+os.environ["TONGZHOU_ENV"] = "development"
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 FIXTURES = SHARED / "wechat-fixtures"
 

@@ -12,6 +12,7 @@ a signed-but-hostile body does, since in plain mode the URL signature does not c
 """
 
 import base64
+import itertools
 import json
 import random
 import struct
@@ -118,7 +119,12 @@ class Attack:
     chat_reply: bool = False  # a 200 must carry a Chinese text reply
 
 
-def _query(config, timestamp: int | str, nonce: str = "8", **extra) -> str:
+_NONCES = itertools.count(1_000)
+
+
+def _query(config, timestamp: int | str, nonce: str = "", **extra) -> str:
+    # A fresh nonce unless one is given: a (timestamp, nonce) pair carries one message only.
+    nonce = nonce or str(next(_NONCES))
     query = {"signature": sign(config.wechat_token, str(timestamp), nonce), "timestamp": str(timestamp), "nonce": nonce}
     query.update(extra)
     return urlencode(query)
@@ -204,20 +210,23 @@ def _timestamp_attacks(config, now: int, rng: random.Random) -> list[Attack]:
 
 def _malformed_bodies(config, now: int, rng: random.Random) -> list[Attack]:
     attacks = []
-    query = f"/wechat?{_query(config, now)}"
+
+    def query():
+        return f"/wechat?{_query(config, now)}"
+
     whole = _message(rng, now, "请问口罩怎么戴").encode()
     for cut in sorted(rng.sample(range(1, len(whole) - 1), 40)):
-        attacks.append(Attack(f"malformed:truncated-at-{cut}", query, whole[:cut]))
+        attacks.append(Attack(f"malformed:truncated-at-{cut}", query(), whole[:cut]))
     invalid_utf8 = (b"\xff", b"\xfe\xff", b"\xc3\x28", b"\x80", b"\xc0\xaf", b"\xed\xa0\x80", b"\xf8\x88\x80\x80\x80")
     for i, bad in enumerate(invalid_utf8):
         for where in ("Content", "FromUserName", "MsgType"):
             xml = _message(rng, now, "预约").encode()
             marker = f"<{where}><![CDATA[".encode()
             attacks.append(
-                Attack(f"malformed:invalid-utf8-{i}-in-{where}", query, xml.replace(marker, marker + bad, 1))
+                Attack(f"malformed:invalid-utf8-{i}-in-{where}", query(), xml.replace(marker, marker + bad, 1))
             )
     for i in range(15):
-        attacks.append(Attack(f"malformed:random-bytes-{i}", query, rng.randbytes(rng.randrange(1, 2_000))))
+        attacks.append(Attack(f"malformed:random-bytes-{i}", query(), rng.randbytes(rng.randrange(1, 2_000))))
     odd = {
         "empty": b"",
         "json": b'{"ToUserName": "gh", "MsgType": "text"}',
@@ -232,10 +241,10 @@ def _malformed_bodies(config, now: int, rng: random.Random) -> list[Attack]:
         "deep-nesting": b"<xml>" + b"<a>" * 5_000 + b"</a>" * 5_000 + b"</xml>",
         "utf16": _message(rng, now).encode("utf-16"),
     }
-    attacks += [Attack(f"malformed:{name}", query, body) for name, body in odd.items()]
+    attacks += [Attack(f"malformed:{name}", query(), body) for name, body in odd.items()]
     attacks.append(Attack("malformed:aes-without-key", f"/wechat?{_query(config, now, encrypt_type='aes')}", whole))
     for method in ("PUT", "DELETE", "PATCH"):
-        attacks.append(Attack(f"method:{method}", query, whole, method=method, expect=(405,)))
+        attacks.append(Attack(f"method:{method}", query(), whole, method=method, expect=(405,)))
     return attacks
 
 
@@ -251,33 +260,38 @@ _XXE = (
 
 def _entity_attacks(config, now: int, rng: random.Random) -> list[Attack]:
     attacks = []
-    query = f"/wechat?{_query(config, now)}"
+
+    def query():
+        return f"/wechat?{_query(config, now)}"
+
     for i, doctype in enumerate(_XXE):
         xml = _message(rng, now).replace("<![CDATA[你好]]>", "&x;")
-        attacks.append(Attack(f"entity:xxe-{i}", query, ('<?xml version="1.0"?>' + doctype + xml).encode()))
+        attacks.append(Attack(f"entity:xxe-{i}", query(), ('<?xml version="1.0"?>' + doctype + xml).encode()))
     for depth in (3, 6, 9):
         entities = '<!ENTITY l0 "lol">' + "".join(f'<!ENTITY l{n} "{f"&l{n - 1};" * 10}">' for n in range(1, depth + 1))
         xml = _message(rng, now).replace("<![CDATA[你好]]>", f"&l{depth};")
-        attacks.append(Attack(f"entity:billion-laughs-{depth}", query, f"<!DOCTYPE xml [{entities}]>{xml}".encode()))
+        attacks.append(Attack(f"entity:billion-laughs-{depth}", query(), f"<!DOCTYPE xml [{entities}]>{xml}".encode()))
     big = "A" * 30_000
     xml = _message(rng, now).replace("<![CDATA[你好]]>", "&a;" * 1_000)
-    attacks.append(Attack("entity:quadratic-blowup", query, f'<!DOCTYPE xml [<!ENTITY a "{big}">]>{xml}'.encode()))
+    attacks.append(Attack("entity:quadratic-blowup", query(), f'<!DOCTYPE xml [<!ENTITY a "{big}">]>{xml}'.encode()))
     # XInclude is not a DTD and nothing resolves it, but it makes <Content> an element, not text.
     for name, inner in (
         ("xinclude", '<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="file:///etc/passwd"/>'),
         ("content-with-element", "<b>1</b>"),
     ):
         xml = _message(rng, now).replace("<![CDATA[你好]]>", inner)
-        attacks.append(Attack(f"entity:{name}", query, xml.encode()))
+        attacks.append(Attack(f"entity:{name}", query(), xml.encode()))
     # A citizen may type anything, even markup: inside CDATA it is text, not a DTD.
     for i, text in enumerate(("<?xml version='1.0'?><!DOCTYPE x>", "<!ENTITY 是什么意思")):
         xml = _message(rng, now, text).encode()
-        attacks.append(Attack(f"entity:mentioned-in-text-{i}", query, xml, expect=(200,), chat_reply=True))
+        attacks.append(Attack(f"entity:mentioned-in-text-{i}", query(), xml, expect=(200,), chat_reply=True))
     return attacks
 
 
 def _oversized(config, now: int, rng: random.Random) -> list[Attack]:
-    query = f"/wechat?{_query(config, now)}"
+    def query():
+        return f"/wechat?{_query(config, now)}"
+
     bodies = {
         "1mb-zeros": b"\x00" * 1_048_576,
         "1mb-text-message": _message(rng, now, "字" * 350_000).encode(),
@@ -285,12 +299,15 @@ def _oversized(config, now: int, rng: random.Random) -> list[Attack]:
         "64kb-plus-one": b"<xml>" + b"a" * (64 * 1024 - 10) + b"</xml>",
         "10mb": b"<xml>" + b"<a/>" * 2_500_000 + b"</xml>",
     }
-    return [Attack(f"oversized:{name}", query, body, expect=(413,)) for name, body in bodies.items()]
+    return [Attack(f"oversized:{name}", query(), body, expect=(413,)) for name, body in bodies.items()]
 
 
 def _odd_fields(config, now: int, rng: random.Random) -> list[Attack]:
     """Signed, well-formed XML whose fields hold what WeChat never sends."""
-    query = f"/wechat?{_query(config, now)}"
+
+    def query():
+        return f"/wechat?{_query(config, now)}"
+
     location = simulate.location(_openid(rng), 28.19, 112.97, created=now)
     fine = {
         "location-nan": location.replace("<Location_X>28.19<", "<Location_X>nan<"),
@@ -307,13 +324,13 @@ def _odd_fields(config, now: int, rng: random.Random) -> list[Attack]:
         .replace("<Content>", "<Recognition>")
         .replace("</Content>", "</Recognition>"),
     }
-    attacks = [Attack(f"fields:{name}", query, xml.encode(), expect=(200,)) for name, xml in fine.items()]
+    attacks = [Attack(f"fields:{name}", query(), xml.encode(), expect=(200,)) for name, xml in fine.items()]
     not_numbers = {
         "location-not-a-number": location.replace("<Location_X>28.19<", "<Location_X>abc<"),
         "create-time-not-a-number": _message(rng, now).replace(f"<CreateTime>{now}<", "<CreateTime>yesterday<"),
         "msgid-not-a-number": _message(rng, now).replace("<MsgId>", "<MsgId>x"),
     }
-    attacks += [Attack(f"fields:{name}", query, xml.encode()) for name, xml in not_numbers.items()]
+    attacks += [Attack(f"fields:{name}", query(), xml.encode()) for name, xml in not_numbers.items()]
     return attacks
 
 
@@ -391,6 +408,12 @@ def safe_mode_attacks(config, now: int, seed: int = 8) -> list[Attack]:
     nonce = "5"
     query = _query(config, now, nonce, encrypt_type="aes", msg_signature=sign(config.wechat_token, str(now), nonce, ""))
     attacks.append(Attack("safe:no-encrypt-element", f"/wechat?{query}", _message(rng, now).encode()))
+    # Downgrades: a plaintext message signed only by the URL signature (copied from a proxy's log).
+    for i in range(5):
+        body = _message(rng, now).encode()
+        attacks.append(Attack(f"safe:plaintext-downgrade-{i}", f"/wechat?{_query(config, now)}", body, expect=(403,)))
+        aes_only = _query(config, now, encrypt_type="aes")
+        attacks.append(Attack(f"safe:plaintext-with-encrypt-type-{i}", f"/wechat?{aes_only}", body, expect=(403,)))
     for i, text in enumerate(HOSTILE_TEXTS):
         xml = _message(rng, now, text).encode()
         if len(xml) > 40_000:

@@ -227,10 +227,11 @@ def test_a_kind_with_no_template_outside_the_window_fails_with_a_reason(outbox, 
 
 
 def test_templates_come_from_the_environment():
-    raw = Config.from_env({"WECHAT_TEMPLATES": '{"reminder_2h": {"template_id": "abc", "fields": {"first": "text"}}}'})
+    templates = '{"reminder_2h": {"template_id": "abc", "fields": {"first": "text"}}}'
+    raw = Config.from_env({"TONGZHOU_ENV": "development", "WECHAT_TEMPLATES": templates})
     assert outbound.parse_templates(raw.wechat_templates) == {
         "reminder_2h": outbound.Template("abc", {"first": "text"})
     }
-    assert outbound.parse_templates(Config.from_env({}).wechat_templates) == {}
+    assert outbound.parse_templates(Config.from_env({"TONGZHOU_ENV": "development"}).wechat_templates) == {}
     with pytest.raises(ConfigError, match="WECHAT_TEMPLATES"):
         outbound.parse_templates('{"reminder_2h": "abc"}')

@@ -3,6 +3,7 @@ staff tokens and logins, WeChat's modes and replays, secrets at start-up, hostil
 
 import csv
 import io
+from dataclasses import replace
 
 import pytest
 
@@ -263,3 +264,157 @@ def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_are_neutralised(make
     rows = list(csv.reader(io.StringIO(client.get(f"/admin/export.csv?office={FURONG}&date=2026-11-24").text)))
     assert rows[1][-1].startswith("'+")
     assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+
+
+# --- 2, 12. WeChat's modes, replays, and the bare "success" -----------------------------------------
+
+AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+APPID = "wx2c2769f8efd9abc2"
+
+
+@pytest.mark.parametrize("mode", ["compatible", "safe"])
+def test_with_encryption_on_a_plaintext_post_signed_by_a_copied_url_signature_is_refused(make_app, mode):
+    from bot.wechat import simulate
+    from tests.chat import Chat
+
+    app = make_app(wechat_aes_key=AES_KEY, wechat_appid=APPID, wechat_mode=mode)
+    victim = Chat(app, "o_victim")
+    assert "预约" in victim.say("帮助")
+    plain_config = replace(app.config["TONGZHOU"], wechat_aes_key="", wechat_mode="plain")
+    query, body = simulate.signed(plain_config, simulate.text("o_victim", "取消预约"))
+    assert app.test_client().post(f"/wechat?{query}", data=body).status_code == 403
+    aes_claimed = app.test_client().post(f"/wechat?{query}&encrypt_type=aes", data=body)
+    assert aes_claimed.status_code == 403
+
+
+def test_the_mode_defaults_from_the_key_and_encryption_needs_one():
+    from bot.config import Config, ConfigError
+
+    assert Config().mode == "plain"
+    assert Config(wechat_aes_key=AES_KEY, wechat_appid=APPID).mode == "safe"
+    dev = {"TONGZHOU_ENV": "development"}
+    explicit = {**dev, "WECHAT_MODE": "plain", "WECHAT_AES_KEY": AES_KEY, "WECHAT_APPID": APPID}
+    assert Config.from_env(explicit).mode == "plain"
+    with pytest.raises(ConfigError, match="WECHAT_MODE=compatible needs WECHAT_AES_KEY"):
+        Config.from_env({**dev, "WECHAT_MODE": "compatible"})
+    with pytest.raises(ConfigError, match="WECHAT_MODE must be"):
+        Config.from_env({**dev, "WECHAT_MODE": "secure"})
+
+
+@pytest.mark.parametrize("encrypted", [False, True])
+def test_a_timestamp_and_nonce_carry_one_message_but_a_retry_of_it_gets_the_same_reply(make_app, encrypted):
+    from bot.wechat import simulate
+
+    keys = {"wechat_aes_key": AES_KEY, "wechat_appid": APPID} if encrypted else {}
+    app = make_app(**keys)
+    config = app.config["TONGZHOU"]
+    client = app.test_client()
+    query, body = simulate.signed(config, simulate.text("o_first", "帮助", msg_id=77), nonce="4242")
+    first = client.post(f"/wechat?{query}", data=body)
+    retry = client.post(f"/wechat?{query}", data=body)
+    assert first.status_code == retry.status_code == 200
+    assert simulate.open_reply(config, first.text) == simulate.open_reply(config, retry.text)  # fresh IV each time
+    timestamp = query.split("timestamp=")[1].split("&")[0]
+    _, other = simulate.signed(config, simulate.text("o_other", "取消预约", msg_id=78), int(timestamp), "4242")
+    assert client.post(f"/wechat?{query}", data=other).status_code == 403
+
+
+def test_in_safe_mode_no_reply_is_a_plain_success(make_app):
+    from bot.wechat import simulate
+
+    app = make_app(wechat_aes_key=AES_KEY, wechat_appid=APPID)
+    query, body = simulate.signed(app.config["TONGZHOU"], simulate.event("o_viewer", "VIEW", "https://example.org"))
+    response = app.test_client().post(f"/wechat?{query}", data=body)
+    assert response.status_code == 200 and response.data == b"success"
+
+
+# --- 4. unsafe defaults don't start outside development ---------------------------------------------
+
+PRODUCTION = {
+    "TONGZHOU_ENV": "production",
+    "WECHAT_TOKEN": "a-token-set-in-the-official-account",
+    "PII_KEY": "p" * 64,
+    "SECRET_KEY": "s" * 64,
+    "LOG_SALT": "l" * 32,
+    "ADMIN_TOKEN": "t" * 32,
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+}
+
+
+def test_a_production_environment_with_every_secret_is_accepted():
+    from bot.config import Config
+
+    assert Config.from_env(PRODUCTION).environment == "production"
+    sentinels = {**PRODUCTION, "REDIS_URL": "", "REDIS_SENTINELS": "127.0.0.1:26379", "REDIS_SENTINEL_MASTER": "m"}
+    assert Config.from_env(sentinels).redis_configured
+
+
+@pytest.mark.parametrize(
+    "change,named",
+    [
+        ({"WECHAT_TOKEN": ""}, "WECHAT_TOKEN"),
+        ({"WECHAT_TOKEN": "tongzhou-dev-token"}, "WECHAT_TOKEN"),
+        ({"PII_KEY": ""}, "PII_KEY"),
+        ({"SECRET_KEY": ""}, "SECRET_KEY"),
+        ({"LOG_SALT": ""}, "LOG_SALT"),
+        ({"ADMIN_TOKEN": "1234"}, "ADMIN_TOKEN"),
+        ({"REDIS_URL": ""}, "REDIS_URL"),
+        ({"TONGZHOU_ENV": ""}, None),  # unset is production too
+    ],
+)
+def test_outside_development_each_unsafe_setting_stops_start_up_naming_it(change, named):
+    from bot.config import Config, ConfigError
+
+    env = {**PRODUCTION, **change}
+    if named is None:
+        env["PII_KEY"] = ""
+        named = "PII_KEY"
+    with pytest.raises(ConfigError) as refused:
+        Config.from_env(env)
+    lines = str(refused.value).splitlines()
+    assert len(lines) == 1 and lines[0].startswith(named)
+
+
+def test_the_server_refuses_to_start_with_one_line_per_missing_secret():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
+    env = {**keep, "TONGZHOU_ENV": "production", "ADMIN_TOKEN": "1234"}
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "app.py"], cwd=root, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    named = [line.split(": ")[1].split(" ")[0] for line in done.stderr.strip().splitlines()]
+    assert named == ["WECHAT_TOKEN", "PII_KEY", "SECRET_KEY", "LOG_SALT", "ADMIN_TOKEN", "REDIS_URL"]
+
+
+def test_a_short_admin_token_in_development_makes_no_first_admin_and_login_answers_401(make_app):
+    from tests.test_pages import log_in
+
+    client = pages_app(make_app, Clock(), admin_token="1234").test_client()
+    answer = log_in(client, "admin", "1234")
+    assert answer.status_code == 401
+
+
+# --- 11, 13. huge texts; the proxy's forwarded address ------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["1" * 20_000, "预约" * 10_000, "口罩" * 10_000])
+def test_a_huge_text_gets_a_polite_chinese_reply_not_an_apology(make_app, text, monkeypatch):
+    from bot.chat import pipeline, router
+    from tests.chat import Chat
+
+    seen = []
+    real_route = router.route
+    monkeypatch.setattr(router, "route", lambda m, s: seen.append(len(m.text)) or real_route(m, s))
+    reply = Chat(make_app(), "o_long_text").say(text)
+    assert reply and reply != pipeline.APOLOGY
+    assert seen == [pipeline.MAX_TEXT_CHARS], "handlers analyse a capped text"
+
+
+def test_behind_a_proxy_start_up_says_to_bind_to_loopback(make_app, caplog):
+    with caplog.at_level("WARNING"):
+        make_app(proxy_hops=1)
+    assert any("PROXY_HOPS=1" in r.getMessage() and "127.0.0.1" in r.getMessage() for r in caplog.records)

@@ -146,7 +146,7 @@ def test_quieter_days_near_a_peak_are_open_ordinary_days():
 
 
 def rules_from(environ: dict) -> BookingRules:
-    return BookingRules.from_config(Config.from_env(environ))
+    return BookingRules.from_config(Config.from_env({"TONGZHOU_ENV": "development", **environ}))
 
 
 def test_rules_from_the_environment():

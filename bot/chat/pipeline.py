@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 APOLOGY = "抱歉，系统刚才开了个小差，请稍后再发一次。给您带来不便，敬请谅解。"
 BUSY = "系统繁忙，请稍后再试。您的信息没有丢失。"
 STILL_WORKING = "您的上一条消息还在处理中，请稍候再发。"
+MAX_TEXT_CHARS = 600  # about what WeChat lets a person type in one message
 TOO_FAST = "您发送消息太频繁了，请休息一分钟再试。"
 
 
@@ -36,6 +37,7 @@ def handle_post(config, envelope: protocol.Envelope, body: bytes, request_id: st
     xml = protocol.open_body(config, envelope, body)
     inbound, key = protocol.parse(xml, config.tz)
     try:
+        protocol.claim_once(config, envelope, body)
         reply_xml, intent = _once(inbound, key, request_id)
     except store.UNAVAILABLE as error:
         log.warning("request %s: store unavailable", request_id)
@@ -83,6 +85,9 @@ def _text_xml(inbound: m.Inbound, content: str) -> str:
 def answer(inbound: m.Inbound, session: m.Session, notices: Sequence[str] = ()) -> Reply:
     """The reply to one message, given its sender's (locked) session, which it may update, and the
     notices that waited for them (told before the answer)."""
+    # Handlers analyse at most MAX_TEXT_CHARS: a 20,000-digit text would overflow int conversion and
+    # 20,000 characters cost seconds of word segmentation, and no real question is that long.
+    inbound = replace(inbound, text=inbound.text[:MAX_TEXT_CHARS])
     reply = router.route(inbound, session)
     if notices and isinstance(reply, Text):
         reply = replace(reply, content=inbox.with_notices(notices, reply.content))

@@ -1,11 +1,13 @@
 """WeChat's wire protocol: signatures, the three message modes, and turning XML into `Inbound`.
 
 wechatpy does the cryptography; expat reads the XML's flat fields straight into `Inbound`. Around
-them, what a public endpoint needs: constant-time signature checks, a clock-skew window against
-replays, refusal of any DTD (entity expansion, external entities) by the parser itself, and a
-clear 4xx for everything malformed.
+them, what a public endpoint needs: constant-time signature checks, the mode in force (in compatible
+and safe mode only encrypted, msg_signature-signed messages), a clock-skew window and one use per
+(timestamp, nonce) against replays, refusal of any DTD (entity expansion, external entities) by the
+parser itself, and a clear 4xx for everything malformed.
 """
 
+import hashlib
 import hmac
 import pyexpat
 import time
@@ -17,6 +19,16 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.utils import WeChatSigner
 
 from bot import messages as m
+from bot import store
+from bot.config import PLAIN
+
+REPLAY_KEY = "wechat:nonce:%s:%s"
+REPLAY_WINDOW_SECONDS = 600  # when the clock-skew check is off
+# KEYS: the pair's key; ARGV: the body's digest, the window. The digest the pair was first seen with.
+_CLAIM = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return ARGV[1] end
+return redis.call('GET', KEYS[1])
+"""
 
 
 class Rejected(Exception):
@@ -72,16 +84,30 @@ def check_envelope(config, envelope: Envelope, now: float | None = None) -> None
             raise Rejected(403, f"timestamp {skew:.0f}s away from now")
 
 
+def claim_once(config, envelope: Envelope, body: bytes) -> None:
+    """A (timestamp, nonce) pair is accepted once per window, so a signature copied from a proxy's log
+    can't carry another message. The same body again is WeChat retrying: it passes, and the retry
+    dedupe (bot/chat/turns.py) answers it with the stored reply."""
+    window = 2 * config.max_clock_skew or REPLAY_WINDOW_SECONDS  # as long as the timestamp is accepted
+    key = REPLAY_KEY % (envelope.timestamp[:20], envelope.nonce[:64])
+    digest = hashlib.sha256(body).hexdigest()
+    if store.run_script(_CLAIM, [key], [digest, window]) != digest:
+        raise Rejected(403, "timestamp and nonce already used by another message")
+
+
 def open_body(config, envelope: Envelope, body: bytes) -> str:
     """The plaintext XML of a POST body, decrypting it in safe and compatible modes."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise Rejected(400, "body is not UTF-8") from None
-    if not envelope.encrypted:  # parse() reads it, refusing any DTD
-        return text
-    if not config.safe_mode_ready:
-        raise Rejected(400, "encrypted message but WECHAT_AES_KEY is not configured")
+    if config.mode == PLAIN:
+        if envelope.encrypted:
+            raise Rejected(400, "encrypted message but WECHAT_MODE is plain")
+        return text  # parse() reads it, refusing any DTD
+    if not envelope.encrypted or not envelope.msg_signature:
+        # A plaintext body signed only by the URL signature (which proxies log) is a downgrade.
+        raise Rejected(403, f"unencrypted message in {config.mode} mode")
     encrypt = fields(text).get("Encrypt")
     if not encrypt or encrypt is NOT_TEXT:
         raise Rejected(400, "encrypt_type=aes without <Encrypt>")
@@ -99,8 +125,9 @@ def open_body(config, envelope: Envelope, body: bytes) -> str:
 
 
 def seal(config, envelope: Envelope, xml: str, nonce: str) -> str:
-    """The response body: encrypted in safe/compatible mode, as is otherwise."""
-    if not envelope.encrypted or not xml:
+    """The response body: a reply encrypted in safe/compatible mode, as is otherwise. The bare
+    `success` (WeChat's "no reply") is always sent as is: WeChat documents it unencrypted."""
+    if not envelope.encrypted or not xml.startswith("<"):
         return xml
     crypto = WeChatCrypto(config.wechat_token, config.wechat_aes_key, config.wechat_appid)
     return crypto.encrypt_message(xml, nonce, envelope.timestamp or None)

@@ -3,6 +3,7 @@ the tests and the benchmarks — so all of them exercise the real `/wechat` path
 
 import itertools
 import random
+import secrets
 import time
 from urllib.parse import urlencode
 from xml.sax.saxutils import escape
@@ -10,6 +11,7 @@ from xml.sax.saxutils import escape
 import xmltodict
 from wechatpy.crypto import WeChatCrypto
 
+from bot.config import PLAIN
 from bot.wechat.protocol import sign
 
 ACCOUNT = "gh_tongzhou"
@@ -57,11 +59,11 @@ def scan(openid: str, scene: str, created: int | None = None) -> str:
 
 
 def signed(config, body: str, timestamp: int | None = None, nonce: str | None = None) -> tuple[str, bytes]:
-    """(query string, body bytes) as WeChat sends them; encrypted when the config has an AES key."""
+    """(query string, body bytes) as WeChat sends them; encrypted unless the config's mode is plain."""
     timestamp = str(timestamp or int(time.time()))
-    nonce = nonce or str(random.randrange(10**9))
+    nonce = nonce or str(secrets.randbelow(10**9))  # a pair is accepted once; tests may seed `random`
     query = {"signature": sign(config.wechat_token, timestamp, nonce), "timestamp": timestamp, "nonce": nonce}
-    if config.wechat_aes_key:
+    if config.mode != PLAIN:
         crypto = WeChatCrypto(config.wechat_token, config.wechat_aes_key, config.wechat_appid)
         body = crypto.encrypt_message(body, nonce, timestamp)
         query["encrypt_type"] = "aes"

@@ -11,6 +11,7 @@ from statistics import fmean
 import xmltodict
 from flask import Blueprint, abort, current_app, jsonify, render_template, request, session
 
+from bot.chat import pipeline
 from bot.web.pages import web
 from bot.wechat import simulate
 from knowledge import menu
@@ -19,7 +20,6 @@ from knowledge import offices as office_data
 blueprint = Blueprint("simulator", __name__, url_prefix="/simulator")
 
 OPENID = "simulator_openid"
-MAX_TEXT = 600  # characters; WeChat itself allows about this much in one message
 
 
 @blueprint.before_request
@@ -47,7 +47,7 @@ def send():
     # The message's CreateTime is the bot's "now": the pages' clock, so tests can fix the day.
     created = int(web.now().timestamp())
     if kind == "text" and value:
-        xml = simulate.text(openid, value[:MAX_TEXT], created=created)
+        xml = simulate.text(openid, value[: pipeline.MAX_TEXT_CHARS], created=created)
     elif kind == "click" and menu.label(value):
         xml = simulate.click(openid, value, created=created)
     elif kind == "scan" and value:

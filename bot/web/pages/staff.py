@@ -76,7 +76,8 @@ def get(username: str) -> Account | None:
 
 def ensure_first_admin(admin_token: str) -> None:
     """With no accounts at all, make `admin` with ADMIN_TOKEN as password, so a fresh install can log in."""
-    if admin_token and not store.client().scard(ACCOUNTS):
+    # A token too short to be a password makes no account (production refuses it at start-up).
+    if len(admin_token) >= MIN_PASSWORD_LENGTH and not store.client().scard(ACCOUNTS):
         add(FIRST_ADMIN, admin_token, ADMIN)
 
 
