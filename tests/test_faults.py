@@ -224,6 +224,8 @@ class Citizens:
             phase, started = self.phase, time.perf_counter()
             response = chat.post(simulate.text(chat.openid, "口罩怎么戴"))
             reply = simulate.readable(response.get_data(as_text=True)) if response.status_code == 200 else ""
+            if self.phase != phase:  # Redis stopped or came back while this message was being answered
+                phase = "stopping" if phase == "up" else "restarting"
             self.sent.append(Sent(phase, response.status_code, time.perf_counter() - started, reply))
 
     def until(self, count: int, phase: str, timeout: float = 20) -> None:
