@@ -36,7 +36,7 @@ def create_app(config: Config | None = None) -> Flask:
         # X-Forwarded-For is believed from whoever connects: only the proxy may be able to.
         logging.getLogger(__name__).warning(
             "PROXY_HOPS=%d: client addresses are read from X-Forwarded-For; bind the app to 127.0.0.1 "
-            "(gunicorn -b 127.0.0.1:8000) so that only the proxy can reach it",
+            "(HOST=127.0.0.1, the default) so that only the proxy can reach it",
             config.proxy_hops,
         )
 
