@@ -100,13 +100,17 @@ def _load_knowledge(config: Config) -> None:
     charity.current()  # a bad signature doesn't stop start-up: it disables account answers (and alarms)
 
 
+def _stop(error: Exception):
+    for line in str(error).splitlines():  # one line per setting at fault
+        print(f"start-up error: {line}", file=sys.stderr)
+    raise SystemExit(2) from None
+
+
 def _app_or_exit(config: Config | None = None) -> Flask:
     try:
         return create_app(config)
     except (ConfigError, OfficeDataError, HandbookError, CharityError, UtteranceDataError) as error:
-        for line in str(error).splitlines():  # one line per setting at fault
-            print(f"start-up error: {line}", file=sys.stderr)
-        raise SystemExit(2) from None
+        _stop(error)
 
 
 def __getattr__(name: str):
@@ -140,8 +144,7 @@ def _serve(argv=None) -> None:
     try:
         config = Config.from_env()
     except ConfigError as error:
-        print(f"start-up error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+        _stop(error)
     if config.simulator_enabled and not config.admin_token:
         # Development (`make run`): a fresh staff password for this run, printed below, so /admin
         # can be tried at once. It is the first admin's password while the store has no accounts.
