@@ -351,6 +351,16 @@ def test_anonymising_also_forgets_the_wechat_account_and_the_no_show_record(r):
     assert "o-forget-me" not in dump
 
 
+def test_anonymising_clears_what_staff_typed_when_cancelling(r):
+    b = book().booking
+    engine.cancel(b.code, now=NOW, by_staff=True, reason="张伟本人持证来电要求取消")
+    engine.anonymise_expired(at(TUESDAY) + timedelta(days=31))
+    history = engine.get(b.code).history
+    assert [e.event for e in history] == ["created", "cancelled", "anonymised"]
+    assert "张伟" not in json.dumps([e.detail for e in history], ensure_ascii=False)
+    assert history[0].at == b.history[0].at
+
+
 def test_no_shows_older_than_the_retention_no_longer_count(r):
     """Records naming a person live no longer than PII_RETENTION_DAYS, even with a longer lookback."""
     people, now = couple(), NOW

@@ -1,6 +1,7 @@
 -- A: before (bookings starting before this time are anonymised), batch, now
 -- Everything that identifies a person goes: names, masked numbers, their hashes, phone and WeChat
--- openid, and the booking's place in the per-person indexes (openid set, no-show records).
+-- openid, free text staff typed when cancelling, and the booking's place in the per-person indexes
+-- (openid set, no-show records).
 local done = 0
 for _, code in ipairs(redis.call('ZRANGEBYSCORE', K.by_date, '-inf', '(' .. A.before, 'LIMIT', 0, A.batch)) do
   local b = load(code)
@@ -13,6 +14,15 @@ for _, code in ipairs(redis.call('ZRANGEBYSCORE', K.by_date, '-inf', '(' .. A.be
     redis.call('HSET', key('booking', code), 'name1', '', 'id1', '', 'name2', '', 'id2', '', 'phone', '',
       'openid', '', 'anonymised_at', A.now)
     redis.call('HDEL', key('booking', code), 'hash1', 'hash2')
+    -- A cancellation's detail is free text staff typed (a reason that may name someone): cleared.
+    local history = key('history', code)
+    for i, raw in ipairs(redis.call('LRANGE', history, 0, -1)) do
+      local e = cjson.decode(raw)
+      if e.event == O.CANCELLED and e.detail ~= '' then
+        e.detail = ''
+        redis.call('LSET', history, i - 1, cjson.encode(e))
+      end
+    end
     log_event(code, A.now, 'anonymised', '')
     done = done + 1
   end
