@@ -22,10 +22,10 @@ PLAIN, COMPATIBLE, SAFE = "plain", "compatible", "safe"  # WeChat's 明文模式
 WECHAT_MODES = (PLAIN, COMPATIBLE, SAFE)
 DEFAULT_TICK_SECONDS = 5.0
 
-# BookingRules field → the variable that overrides its default (bot/bookings/slots.py parses them).
 _HHMM = r"(?:[01]\d|2[0-3]):[0-5]\d"
 _STAFFED_HOURS = re.compile(rf"{_HHMM}\s*-\s*{_HHMM}")
 
+# BookingRules field → the variable that overrides its default (bot/bookings/slots.py parses them).
 BOOKING_VARIABLES = {
     "window_first_day": "BOOKING_WINDOW_FIRST_DAY",
     "window_days": "BOOKING_WINDOW_DAYS",

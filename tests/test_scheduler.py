@@ -539,7 +539,7 @@ def test_two_app_processes_and_two_schedulers_send_every_reminder_exactly_once(r
     started = [app_process(env, port, tmp_path / f"app-{port}.log") for port in ports]
     started += [scheduler_process(redis_url, wechat, tmp_path / f"scheduler-{i}.log") for i in range(2)]
     try:
-        assert wait_until(lambda: all(answers(port) for port in ports), 30), "the apps did not start"
+        assert wait_until(lambda: all(answers(port) for port in ports), 90), "the apps did not start"
         day = a_day_with_both_reminders_ahead(datetime.now(Config().tz))
         times = slots.times_in_half_day(engine.office_data.current().get(FURONG.id), calendar.MORNING)
         codes = [book_by_chat(ports, f"o-couple-{n}", day, times[n % len(times)], n) for n in range(COUPLES)]

@@ -317,11 +317,7 @@ def book(
             message = wording.says(IDEMPOTENCY_MISMATCH)
             return Outcome(kind, message=message, fields={"idempotency_key": message})
         if kind == SLOT_FULL:
-            return Outcome(
-                SLOT_FULL,
-                message=wording.says(SLOT_FULL, office=office.name, date=wording.date_cn(day), time=hhmm),
-                alternatives=alternatives(office, day, hhmm, now=now, rules=rules, registry=registry),
-            )
+            return _slot_full(SLOT_FULL, office, day, hhmm, now, rules, registry)
         return _refused(result, office.id, day, now, rules)
     raise RuntimeError("could not find an unused confirmation code")
 
@@ -400,11 +396,7 @@ def reschedule(
         message = wording.says(SAME_SLOT)
         return Outcome(INVALID, message=message, fields={"time": message})
     if kind == SLOT_FULL:
-        return Outcome(
-            SLOT_FULL,
-            message=wording.says("slot_full_kept", office=office.name, date=wording.date_cn(day), time=hhmm),
-            alternatives=alternatives(office, day, hhmm, now=now, rules=rules, registry=registry),
-        )
+        return _slot_full("slot_full_kept", office, day, hhmm, now, rules, registry)
     return _refused(result, office.id, day, now, rules)
 
 
@@ -715,6 +707,15 @@ def alternatives(
 
 
 # -- internals --------------------------------------------------------------------------------
+
+
+def _slot_full(says_key: str, office: Office, day: date, hhmm: str, now: datetime, rules, registry) -> Outcome:
+    """The slot filled before we got there: say so (in `says_key`'s words) and offer the nearest free places."""
+    return Outcome(
+        SLOT_FULL,
+        message=wording.says(says_key, office=office.name, date=wording.date_cn(day), time=hhmm),
+        alternatives=alternatives(office, day, hhmm, now=now, rules=rules, registry=registry),
+    )
 
 
 def _slot_refusal(office: Office, day: date, hhmm: str, now: datetime, rules: BookingRules) -> Outcome | None:

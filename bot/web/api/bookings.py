@@ -76,7 +76,7 @@ def create_booking():
     channel = body.get("channel")
     if channel == engine.PHONE and check != auth.STAFF:
         return _error(401, "unauthorized", "电话预约由工作人员代办，需要工作人员令牌")
-    if channel == engine.WEB and not _within_web_limit():
+    if channel == engine.WEB and not within_web_limit():
         return _error(429, "rate_limited", "请求过于频繁，请稍后再试")
     fields = {}
     if channel not in (engine.PHONE, engine.WEB):
@@ -295,8 +295,9 @@ def _office_json(office) -> dict:
     }
 
 
-def _within_web_limit() -> bool:
-    return ratelimit.allow(f"web:{request.remote_addr}", WEB_LIMIT, WEB_WINDOW_SECONDS, time.time())
+def within_web_limit() -> bool:
+    """Web bookings from this client in the current minute are under WEB_LIMIT (the API and /book count together)."""
+    return ratelimit.allow(f"web:{auth.client_address()}", WEB_LIMIT, WEB_WINDOW_SECONDS, time.time())
 
 
 def _body() -> dict:

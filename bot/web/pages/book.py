@@ -14,7 +14,7 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 
 from bot.bookings import engine, wording
 from bot.bookings.slots import ceremony_notice, where_to_register, window_days
-from bot.web import auth, ratelimit
+from bot.web import auth
 from bot.web.api import bookings as bookings_api
 from bot.web.pages import web
 
@@ -37,7 +37,7 @@ def submit():
     office, day, people, errors = web.read_booking_form(form, "date")
     if errors:
         return _form_page(form, errors, 422)
-    if not _within_limit():
+    if not bookings_api.within_web_limit():
         return _form_page(form, {"form": TOO_MANY}, 429)
     refused = bookings_api.web_booking_refusal(office, day, people)
     if refused:
@@ -172,9 +172,3 @@ def _errors_of(outcome: engine.Outcome) -> dict:
     if outcome.kind == engine.ALREADY_BOOKED:
         return {"applicants": outcome.message}
     return {"form": outcome.message}
-
-
-def _within_limit() -> bool:
-    return ratelimit.allow(
-        f"web:{auth.client_address()}", bookings_api.WEB_LIMIT, bookings_api.WEB_WINDOW_SECONDS, time.time()
-    )
