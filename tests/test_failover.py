@@ -124,10 +124,21 @@ def booking_day():
 # --- WAIT: confirmed only once a replica holds it ---------------------------------------------
 
 
+def app_waiting_on(primary, wait_ms: int):
+    """An app that waits `wait_ms` for one replica after each booking script: short while there is none
+    (the refusal comes quickly), generous once there is (an in-sync replica on a busy machine)."""
+    config = Config(
+        redis_url=f"redis://127.0.0.1:{primary.port}/0",
+        redis_wait_replicas=1,
+        redis_wait_ms=wait_ms,
+        admin_token="staff-secret",
+    )
+    return create_app(config)
+
+
 def test_a_booking_no_replica_acknowledged_is_busy_and_the_retry_confirms_it_once(nodes):
     primary, day = nodes([]), booking_day()
-    app = create_app(Config(redis_url=f"redis://127.0.0.1:{primary.port}/0", redis_wait_replicas=1, redis_wait_ms=50))
-    chat = Chat(app, "o_ha_couple")
+    chat = Chat(app_waiting_on(primary, 50), "o_ha_couple")
     for text in couple_messages(day, "09:00"):
         assert BUSY not in chat.say(text)
 
@@ -136,6 +147,7 @@ def test_a_booking_no_replica_acknowledged_is_busy_and_the_retry_confirms_it_onc
     replica = nodes(replica_of(primary))
     assert wait_until(lambda: in_sync(replica), 10)
     time.sleep(LOCK_LEASE_SECONDS)  # the busy turn's session lock runs out
+    chat = Chat(app_waiting_on(primary, 2000), "o_ha_couple")
     answer = chat.say("确认")
     assert "预约成功" in answer, answer
     code = CONFIRMATION.search(answer).group(1)
@@ -148,14 +160,6 @@ LOCK_LEASE_SECONDS = 3.1
 
 def test_the_booking_api_answers_503_while_no_replica_acknowledges(nodes):
     primary = nodes([])
-    app = create_app(
-        Config(
-            redis_url=f"redis://127.0.0.1:{primary.port}/0",
-            redis_wait_replicas=1,
-            redis_wait_ms=50,
-            admin_token="staff-secret",
-        )
-    )
     him, her = (test_bookings.id_number("19900101", "男"), test_bookings.id_number("19920202", "女"))
     body = {
         "office_id": FURONG.id,
@@ -166,13 +170,13 @@ def test_the_booking_api_answers_503_while_no_replica_acknowledges(nodes):
     }
     headers = {"Authorization": "Bearer staff-secret", "Idempotency-Key": "call-1"}
 
-    refused = app.test_client().post("/api/v1/bookings", json=body, headers=headers)
+    refused = app_waiting_on(primary, 50).test_client().post("/api/v1/bookings", json=body, headers=headers)
     assert refused.status_code == 503 and refused.headers["Retry-After"]
     assert "系统繁忙" in refused.get_data(as_text=True)
 
     replica = nodes(replica_of(primary))
     assert wait_until(lambda: in_sync(replica), 10)
-    accepted = app.test_client().post("/api/v1/bookings", json=body, headers=headers)
+    accepted = app_waiting_on(primary, 2000).test_client().post("/api/v1/bookings", json=body, headers=headers)
     assert accepted.status_code == 201, accepted.data
     assert replica.client().exists(f"booking:{accepted.json['code']}")
 
