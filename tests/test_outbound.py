@@ -177,14 +177,20 @@ def test_when_wechat_closes_the_chat_window_the_message_goes_as_a_template(outbo
 # --- idempotency and records -----------------------------------------------------------------
 
 
-def test_a_reminder_is_never_sent_twice(outbox, wechat):
+def sent_record(r, key: str) -> dict | None:
+    """What the sender recorded for a message key (None: never sent, or refused by WeChat)."""
+    raw = r.get(f"outbound:sent:{key}")
+    return json.loads(raw) if raw else None
+
+
+def test_a_reminder_is_never_sent_twice(outbox, wechat, r):
     outbound.note_user_message("o-alice", NOW)
 
     assert remind().status == outbound.SENT
     assert remind(now=NOW + timedelta(hours=1)).status == outbound.DUPLICATE
     assert remind(now=NOW + timedelta(days=3)).status == outbound.DUPLICATE
     assert wechat.count(CUSTOM_SEND) + wechat.count(TEMPLATE_SEND) == 1
-    assert outbound.result_of("HN0001:reminder_24h")["status"] == outbound.SENT
+    assert sent_record(r, "HN0001:reminder_24h")["status"] == outbound.SENT
 
 
 def test_a_message_refused_by_wechat_is_recorded_and_may_be_tried_again(outbox, wechat, r):
@@ -196,17 +202,17 @@ def test_a_message_refused_by_wechat_is_recorded_and_may_be_tried_again(outbox, 
     (record,) = [json.loads(raw) for raw in r.lrange("outbound:log", 0, -1)]  # the operators' log
     assert record["key"] == "HN0001:reminder_24h"
     assert (record["status"], record["errcode"]) == (outbound.FAILED, 43004)
-    assert outbound.result_of("HN0001:reminder_24h") is None
+    assert sent_record(r, "HN0001:reminder_24h") is None
     assert remind(now=NOW + timedelta(minutes=5)).status == outbound.SENT
 
 
-def test_a_send_cut_off_midway_is_not_repeated(outbox, wechat):
+def test_a_send_cut_off_midway_is_not_repeated(outbox, wechat, r):
     wechat.stop()  # the connection fails: WeChat may or may not have delivered it
 
     outcome = remind()
 
     assert outcome.status == outbound.UNCERTAIN
-    assert outbound.result_of("HN0001:reminder_24h")["status"] == outbound.UNCERTAIN
+    assert sent_record(r, "HN0001:reminder_24h")["status"] == outbound.UNCERTAIN
     assert remind(now=NOW + timedelta(hours=1)).status == outbound.DUPLICATE
 
 

@@ -142,12 +142,6 @@ def send(openid: str, kind: str, key: str, text: str, template_data: dict | None
     return outcome
 
 
-def result_of(key: str) -> dict | None:
-    """What became of the message with this key: None if it was never sent (or WeChat refused it)."""
-    raw = store.client().get(_sent_key(key))
-    return json.loads(raw) if raw else None
-
-
 def _deliver(openid: str, kind: str, text: str, values: dict, now: datetime) -> Outcome:
     if _reserve_custom(openid, now):
         try:
