@@ -81,7 +81,8 @@ def spawn(target: str, workers: int, env: dict) -> Server:
         [gunicorn, "-w", str(workers), "-b", f"127.0.0.1:{port}", "--backlog", "4096", "--log-level", "warning"]
         + [target],
         cwd=ROOT,
-        env={**os.environ, **env},
+        # A benchmark is a development run: it may start without the production secrets.
+        env={"TONGZHOU_ENV": "development", **os.environ, **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
