@@ -7,6 +7,7 @@ import asyncio
 import cProfile
 import importlib
 import io
+import itertools
 import os
 import pstats
 import re
@@ -14,6 +15,7 @@ import resource
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -33,10 +35,17 @@ from bot.wechat.protocol import sign  # noqa: E402
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"  # the benchmarks' database: flushed by them
 TOKEN = "bench-token"
 ADMIN_TOKEN = "bench-admin-token"
-# Plain mode signs only token/timestamp/nonce, so one query string serves every body; the app runs
-# with WECHAT_MAX_CLOCK_SKEW=0 so this fixed timestamp is accepted.
-TIMESTAMP, NONCE = "1700000000", "424242"
-SIGNED_QUERY = f"signature={sign(TOKEN, TIMESTAMP, NONCE)}&timestamp={TIMESTAMP}&nonce={NONCE}"
+# Plain mode signs token/timestamp/nonce, and Tongzhou accepts each (timestamp, nonce) pair once, so
+# every request carries a nonce of its own; the app runs with WECHAT_MAX_CLOCK_SKEW=0 so this fixed
+# timestamp is accepted.
+TIMESTAMP = "1700000000"
+_nonces = itertools.count(int(time.time() * 1000) % 10**9 * 1000)
+
+
+def signed_query() -> str:
+    """A query string signed as WeChat signs it, with a nonce never used before in this run."""
+    nonce = str(next(_nonces))
+    return f"signature={sign(TOKEN, TIMESTAMP, nonce)}&timestamp={TIMESTAMP}&nonce={nonce}"
 
 
 def redis_url() -> str:
@@ -147,16 +156,27 @@ def _rss_mb(pid: int) -> float:
 # ---- wrk ------------------------------------------------------------------------------------------
 
 
+# More signed query strings than the fastest server answers in a second (bare Flask: ~5,000).
+QUERIES_PER_SECOND = 8000
+
+
 def wrk(url: str, script: str, connections: int, seconds: int, env: dict, threads: int = 2) -> dict:
-    """Run wrk with a Lua script from bench/; the parsed figures (req/s, p50/p99/max ms, non-2xx, errors)."""
-    out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
-        + ["-s", str(ROOT / "bench" / script), url],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        check=True,
-    ).stdout
+    """Run wrk with a Lua script from bench/; the parsed figures (req/s, p50/p99/max ms, non-2xx, errors).
+
+    The script gets a file of fresh signed query strings (BENCH_QUERIES), one per request: a reused
+    nonce would be refused as a replay and show up as non-2xx.
+    """
+    with tempfile.NamedTemporaryFile("w", prefix="tongzhou-queries-", suffix=".txt") as queries:
+        queries.write("\n".join(signed_query() for _ in range(QUERIES_PER_SECOND * seconds)) + "\n")
+        queries.flush()
+        out = subprocess.run(
+            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+            + ["-s", str(ROOT / "bench" / script), url],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **env, "BENCH_QUERIES": queries.name, "BENCH_THREADS": str(threads)},
+            check=True,
+        ).stdout
     return parse_wrk(out)
 
 
@@ -296,7 +316,7 @@ def post_in_process(app, body: bytes) -> bytes:
     environ = {
         "REQUEST_METHOD": "POST",
         "PATH_INFO": "/wechat",
-        "QUERY_STRING": SIGNED_QUERY,
+        "QUERY_STRING": signed_query(),
         "SERVER_NAME": "127.0.0.1",
         "SERVER_PORT": "80",
         "SERVER_PROTOCOL": "HTTP/1.1",

@@ -42,7 +42,6 @@ from collections import Counter
 from datetime import date, datetime
 
 from harness import (
-    SIGNED_QUERY,
     TOKEN,
     Answer,
     allow_many_sockets,
@@ -52,6 +51,7 @@ from harness import (
     percentile,
     redis_url,
     request,
+    signed_query,
     spawn,
     stop,
     wrk,
@@ -134,7 +134,7 @@ def cold_start(env: dict, workers: int) -> float:
             if server.proc.poll() is not None:
                 raise SystemExit(f"gunicorn exited with {server.proc.returncode} while starting")
             post = urllib.request.Request(
-                f"{server.url}/wechat?{SIGNED_QUERY}", signed_text("o_cold", "你好", 1), {"Content-Type": "text/xml"}
+                f"{server.url}/wechat?{signed_query()}", signed_text("o_cold", "你好", 1), {"Content-Type": "text/xml"}
             )
             try:
                 with urllib.request.urlopen(post, timeout=5) as answer:
@@ -157,7 +157,7 @@ def mixed(name: str, target: str, workers: int, env: dict, args) -> dict:
         "BENCH_CLICKS": "|".join(MENU_KEYS),
     }
     with gunicorn(target, workers, env) as server:
-        url = f"{server.url}/wechat?{SIGNED_QUERY}"
+        url = f"{server.url}/wechat"
         wrk(url, "wechat.lua", args.connections, 2, lua_env)  # warm-up: imports, jieba, connection pools
         result = wrk(url, "wechat.lua", args.connections, args.seconds, lua_env)
         rss = server.worker_rss_mb()
@@ -263,7 +263,7 @@ async def _chat(host, port, openid: str, people: list[dict], office, day, hhmm: 
 
     async def say(text: str) -> str:
         body = signed_text(openid, text, msg_ids + len(answers))
-        answer = await request(host, port, "POST", f"/wechat?{SIGNED_QUERY}", body, {"Content-Type": "text/xml"})
+        answer = await request(host, port, "POST", f"/wechat?{signed_query()}", body, {"Content-Type": "text/xml"})
         answers.append(answer)
         found = _CONTENT.search(answer.body)
         return found.group(1).decode() if answer.status == 200 and found else ""

@@ -24,7 +24,6 @@ import sys
 import time
 
 from harness import (
-    SIGNED_QUERY,
     TOKEN,
     cpu_per_message,
     flush,
@@ -49,7 +48,7 @@ def measure(name: str, target: str, env: dict, args) -> dict:
     flush(redis_url())
     lua_env = {"BENCH_USERS": str(args.users), "BENCH_TEXTS": args.texts}
     with gunicorn(target, args.workers, env) as server:
-        url = f"{server.url}/wechat?{SIGNED_QUERY}"
+        url = f"{server.url}/wechat"
         wrk(url, "wechat.lua", args.connections, 2, lua_env)  # warm-up: imports, jieba, pools
         result = wrk(url, "wechat.lua", args.connections, args.seconds, lua_env)
     print(wrk_line(name, result), flush=True)
