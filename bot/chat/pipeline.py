@@ -37,8 +37,7 @@ def handle_post(config, envelope: protocol.Envelope, body: bytes, request_id: st
     xml = protocol.open_body(config, envelope, body)
     inbound, key = protocol.parse(xml, config.tz)
     try:
-        protocol.claim_once(config, envelope, body)
-        reply_xml, intent = _once(inbound, key, request_id)
+        reply_xml, intent = _once(inbound, key, request_id, protocol.replay_claim(config, envelope, body))
     except store.UNAVAILABLE as error:
         log.warning("request %s: store unavailable", request_id)
         store.note_unavailable("chat", error)
@@ -47,12 +46,14 @@ def handle_post(config, envelope: protocol.Envelope, body: bytes, request_id: st
     return Outcome(sealed, inbound.openid, inbound.wechat_type, intent)
 
 
-def _once(inbound: m.Inbound, key: str, request_id: str) -> tuple[str, str]:
+def _once(inbound: m.Inbound, key: str, request_id: str, replay: protocol.ReplayClaim) -> tuple[str, str]:
     """Run the message the first time it arrives; give retries the first reply's exact bytes."""
-    if inbound.kind == m.UNSUBSCRIBE:
-        sessions.drop(inbound.openid)  # nothing of theirs is kept for a conversation that ended
     try:
-        turn = turns.begin(inbound.openid, key, take_notices=inbound.kind not in (m.UNSUBSCRIBE, m.SILENT))
+        turn = turns.begin(
+            inbound.openid, key, take_notices=inbound.kind not in (m.UNSUBSCRIBE, m.SILENT), replay=replay
+        )
+    except turns.Replayed:
+        raise protocol.Rejected(403, protocol.REPLAYED_REASON) from None
     except turns.Busy:
         return _text_xml(inbound, STILL_WORKING), "busy"
     except turns.Limited as limited:
@@ -61,6 +62,8 @@ def _once(inbound: m.Inbound, key: str, request_id: str) -> tuple[str, str]:
         return reply_xml, "rate_limited"
     if turn.session is None:
         return turn.earlier_reply, "retry"
+    if inbound.kind == m.UNSUBSCRIBE:
+        sessions.drop(inbound.openid)  # nothing of theirs is kept for a conversation that ended
     session = turn.session
     try:
         reply = answer(inbound, session, turn.notices)

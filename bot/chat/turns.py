@@ -29,6 +29,11 @@ MESSAGES_PER_MINUTE = 30
 PENDING = "\x00pending"
 
 _BEGIN = """
+if ARGV[4] == '1' and KEYS[6] then  -- the (timestamp, nonce) pair: one body only (protocol.ReplayClaim)
+  if not redis.call('SET', KEYS[6], ARGV[8], 'NX', 'EX', ARGV[9]) and redis.call('GET', KEYS[6]) ~= ARGV[8] then
+    return {'replayed', ''}
+  end
+end
 if ARGV[4] == '1' then
   local seen = redis.call('GET', KEYS[1])
   if seen then return {'seen', seen} end
@@ -62,6 +67,10 @@ class Busy(Exception):
     """Another message of the same user held the session for longer than we can wait."""
 
 
+class Replayed(Exception):
+    """The request's (timestamp, nonce) pair already carried another message: nothing was claimed."""
+
+
 class Limited(Exception):
     """The user sent more than MESSAGES_PER_MINUTE; the turn is claimed, so end() it with a reply."""
 
@@ -79,9 +88,11 @@ class Turn:
     notices: list[str] = field(default_factory=list)  # the user's inbox, emptied by this turn
 
 
-def begin(openid: str, message_key: str, take_notices: bool = True) -> Turn:
+def begin(openid: str, message_key: str, take_notices: bool = True, replay=None) -> Turn:
     """Claim the message and lock and load its sender's session (waiting up to WAIT_SECONDS);
-    with `take_notices`, also empty the user's inbox into `turn.notices`."""
+    with `take_notices`, also empty the user's inbox into `turn.notices`; with `replay` (a
+    protocol.ReplayClaim), first claim the request's (timestamp, nonce) pair, raising Replayed when
+    another body already holds it."""
     keys = [
         f"dedupe:{message_key}",
         f"lock:{sessions.key(openid)}",
@@ -89,11 +100,15 @@ def begin(openid: str, message_key: str, take_notices: bool = True) -> Turn:
         f"rate:{openid}",
         inbox.key(openid),
     ]
+    replay_args = []
+    if replay is not None:
+        keys.append(replay.key)
+        replay_args = [replay.body_digest, replay.seconds]
     turn = Turn(keys, os.urandom(8).hex())
     deadline, claim = time.monotonic() + WAIT_SECONDS, "1"
     while True:
         args = [turn.token, LOCK_LEASE_MS, DEDUPE_TTL_SECONDS, claim, PENDING, MESSAGES_PER_MINUTE, int(take_notices)]
-        state, value, *rest = store.run_script(_BEGIN, keys, args)
+        state, value, *rest = store.run_script(_BEGIN, keys, args + replay_args)
         if state == "run":
             turn.session = sessions.parse(openid, value)
             turn.notices = rest[0]
@@ -103,6 +118,8 @@ def begin(openid: str, message_key: str, take_notices: bool = True) -> Turn:
             return turn
         if state == "limited":
             raise Limited(turn)
+        if state == "replayed":
+            raise Replayed(openid)
         claim = "0"  # the message is ours; only the lock is still held by the user's previous message
         if time.monotonic() >= deadline:
             end(turn, reply_xml="")  # unclaim: nothing ran, so WeChat's retry may run it

@@ -19,16 +19,11 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.utils import WeChatSigner
 
 from bot import messages as m
-from bot import store
 from bot.config import PLAIN
 
 REPLAY_KEY = "wechat:nonce:%s:%s"
 REPLAY_WINDOW_SECONDS = 600  # when the clock-skew check is off
 # KEYS: the pair's key; ARGV: the body's digest, the window. The digest the pair was first seen with.
-_CLAIM = """
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return ARGV[1] end
-return redis.call('GET', KEYS[1])
-"""
 
 
 class Rejected(Exception):
@@ -84,15 +79,25 @@ def check_envelope(config, envelope: Envelope, now: float | None = None) -> None
             raise Rejected(403, f"timestamp {skew:.0f}s away from now")
 
 
-def claim_once(config, envelope: Envelope, body: bytes) -> None:
+@dataclass(frozen=True)
+class ReplayClaim:
     """A (timestamp, nonce) pair is accepted once per window, so a signature copied from a proxy's log
-    can't carry another message. The same body again is WeChat retrying: it passes, and the retry
-    dedupe (bot/chat/turns.py) answers it with the stored reply."""
+    can't carry another message; the same body again is WeChat retrying, which the retry dedupe
+    answers with the stored reply. The turn's first script (bot/chat/turns.py) makes the claim, so
+    it costs no round trip of its own."""
+
+    key: str
+    body_digest: str
+    seconds: int
+
+
+def replay_claim(config, envelope: Envelope, body: bytes) -> ReplayClaim:
     window = 2 * config.max_clock_skew or REPLAY_WINDOW_SECONDS  # as long as the timestamp is accepted
     key = REPLAY_KEY % (envelope.timestamp[:20], envelope.nonce[:64])
-    digest = hashlib.sha256(body).hexdigest()
-    if store.run_script(_CLAIM, [key], [digest, window]) != digest:
-        raise Rejected(403, "timestamp and nonce already used by another message")
+    return ReplayClaim(key, hashlib.sha256(body).hexdigest(), window)
+
+
+REPLAYED_REASON = "timestamp and nonce already used by another message"
 
 
 def open_body(config, envelope: Envelope, body: bytes) -> str:
