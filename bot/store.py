@@ -12,6 +12,7 @@ the booking and a failover cannot take it back.
 """
 
 import logging
+import sys
 
 import redis
 from prometheus_client import Counter
@@ -67,6 +68,17 @@ _CLIENT_OPTIONS = {
     "retry_on_timeout": False,
     "parser_class": _Parser,
 }
+
+
+def connect_shared(config, why: str) -> bool:
+    """For a command-line tool whose data must be shared with the service: connect to the configured
+    Redis, or say (on stderr) that none is configured and return False. The embedded store lives
+    inside one process, so a separate process would see nothing the service wrote."""
+    if not config.redis_configured:
+        print(f"configuration error: REDIS_URL (or REDIS_SENTINELS) must be set: {why}", file=sys.stderr)
+        return False
+    connect_for(config)
+    return True
 
 
 def connect_for(config):

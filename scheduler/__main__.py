@@ -23,14 +23,8 @@ def main(argv=None) -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    if not config.redis_configured:
-        # The embedded store lives inside one process, so a separate scheduler would see no bookings.
-        print(
-            "configuration error: REDIS_URL (or REDIS_SENTINELS) must be set to run the scheduler as its own process",
-            file=sys.stderr,
-        )
+    if not store.connect_shared(config, "the scheduler runs as its own process"):
         return 2
-    store.connect_for(config)
     # SIGTERM (systemd, docker stop) ends like Ctrl-C: the running tick finishes first.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     clock.run_forever(config)

@@ -144,10 +144,8 @@ def main(argv=None) -> int:
     )
     args = parser.parse_args(argv)
     config = Config.from_env()
-    if not config.redis_configured:
-        print("REDIS_URL (or REDIS_SENTINELS) must be set: the calendar lives in Redis", file=sys.stderr)
+    if not store.connect_shared(config, "the calendar lives in Redis"):
         return 2
-    store.connect_for(config)
     if args.file:
         text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
         try:

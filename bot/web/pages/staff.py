@@ -130,10 +130,8 @@ def main(argv=None) -> int:
     adding.add_argument("--role", choices=ROLES, default=STAFF)
     args = parser.parse_args(argv)
     config = Config.from_env()
-    if not config.redis_configured:
-        print("REDIS_URL (or REDIS_SENTINELS) must be set: accounts live in Redis", file=sys.stderr)
+    if not store.connect_shared(config, "accounts live in Redis"):
         return 2
-    store.connect_for(config)
     password = getpass.getpass("密码: ")
     if password != getpass.getpass("再输入一次: "):
         print("两次输入的密码不一致", file=sys.stderr)
