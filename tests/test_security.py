@@ -102,6 +102,17 @@ def test_a_refused_web_booking_does_not_use_up_the_days_allowance(make_app):
     book(api, address="198.51.100.21", hhmm="10:00")
 
 
+def test_a_form_sent_twice_counts_once_against_the_days_allowance(make_app):
+    api = make_app(admin_token="staff", web_bookings_per_client_day=2).test_client()
+    day, address = open_day(), {"REMOTE_ADDR": "198.51.100.22"}
+    body, again = request_body(day, "09:00"), {"Idempotency-Key": "double-click"}
+    first = api.post("/api/v1/bookings", json=body, headers=again, environ_base=address)
+    second = api.post("/api/v1/bookings", json=body, headers=again, environ_base=address)
+    assert first.status_code == second.status_code == 201
+    assert first.get_json()["code"] == second.get_json()["code"]
+    book(api, address="198.51.100.22", day=day, hhmm="09:30")  # the second of two, not the third
+
+
 def test_the_web_channel_holds_at_most_its_share_of_an_office_day(make_app):
     api = make_app(admin_token="staff", web_office_day_share_percent=5).test_client()
     day = open_day()

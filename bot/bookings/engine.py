@@ -184,6 +184,7 @@ class Outcome:
     promoted: str = ""  # code of a waiting couple booked into the place this call freed
     until: datetime | None = None  # SUSPENDED: when booking is allowed again
     position: int = 0  # WAITING / ALREADY_WAITING: place in the queue
+    replayed: bool = False  # CONFIRMED: the booking an earlier request with the same idempotency key made
 
 
 @dataclass(frozen=True)
@@ -312,7 +313,7 @@ def book(
         if kind in (CONFIRMED, DUPLICATE):
             booking = _snapshot(result)
             _follow_with_reminders(booking, now)
-            return Outcome(CONFIRMED, booking)
+            return Outcome(CONFIRMED, booking, replayed=kind == DUPLICATE)
         if kind == IDEMPOTENCY_MISMATCH:
             message = wording.says(IDEMPOTENCY_MISMATCH)
             return Outcome(kind, message=message, fields={"idempotency_key": message})

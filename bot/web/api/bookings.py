@@ -116,8 +116,8 @@ def create_booking():
         client="staff" if check == auth.STAFF else f"address:{auth.client_address()}",
         rules=slots.rules(),
     )
-    if outcome.kind != engine.CONFIRMED and channel == engine.WEB:
-        web_booking_failed()
+    if channel == engine.WEB:
+        web_booking_settled(outcome)
     if outcome.kind == engine.CONFIRMED:
         b = outcome.booking
         return jsonify(code=b.code, office_id=b.office_id, date=b.date.isoformat(), time=b.time, status=b.status), 201
@@ -244,7 +244,7 @@ class Refusal:
 
 def web_booking_refusal(office, day: date, people: list[dict]) -> Refusal | None:
     """Why this web booking may not be made now (None: go ahead). Counts the client's booking for the day;
-    give it back with `web_booking_failed` when the engine then refuses."""
+    `web_booking_settled` gives it back when the engine did not make a new booking."""
     config = current_app.config["TONGZHOU"]
     for check in auth.REAL_NAME_CHECKS:
         refused = check(people)
@@ -262,9 +262,11 @@ def web_booking_refusal(office, day: date, people: list[dict]) -> Refusal | None
     return None
 
 
-def web_booking_failed() -> None:
-    """The engine refused the booking: it does not count against the client's day."""
-    ratelimit.undo(_daily_bucket(), DAY_SECONDS, time.time())
+def web_booking_settled(outcome: engine.Outcome) -> None:
+    """Only a new booking counts against the client's day: a refusal, or a double-submitted form
+    answered with the booking its first submission made, is given back."""
+    if outcome.kind != engine.CONFIRMED or outcome.replayed:
+        ratelimit.undo(_daily_bucket(), DAY_SECONDS, time.time())
 
 
 def _daily_bucket() -> str:

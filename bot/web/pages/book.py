@@ -53,10 +53,10 @@ def submit():
         client=f"address:{auth.client_address()}",
         rules=web.rules(),
     )
+    bookings_api.web_booking_settled(outcome)
     if outcome.kind == engine.CONFIRMED:
         session[BOOKED] = outcome.booking.code
         return redirect(url_for(".done"))
-    bookings_api.web_booking_failed()
     return _form_page(form, _errors_of(outcome), 409 if outcome.kind == engine.SLOT_FULL else 422, outcome)
 
 
