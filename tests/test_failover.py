@@ -109,7 +109,10 @@ def replica_of(primary: Node) -> list[str]:
 
 
 def in_sync(replica: Node) -> bool:
-    return replica.client().info("replication").get("master_link_status") == "up"
+    try:
+        return replica.client().info("replication").get("master_link_status") == "up"
+    except redis.exceptions.ConnectionError:  # a node just (re)started may not listen yet
+        return False
 
 
 def couple_messages(day, hhmm) -> list[str]:
