@@ -32,10 +32,10 @@ def start(message: Inbound, session: Session) -> Text:
     now = message.received_at
     if not (session.flow == FLOW and session.data.get("goal") in (BOOK, WAITLIST) and message.kind == TEXT):
         steps.begin(session, BOOK)
-    steps.absorb(message.text, session, now)
+    named = steps.absorb(message.text, session, now)
     active = active_bookings(session)
     lead = say.already_has_booking(active) if active else "好的，我们来预约结婚登记（疫情期间错峰办理）。"
-    return _lead(lead, session, now)
+    return _lead(lead, session, now, show_taken=named)
 
 
 def continue_flow(message: Inbound, session: Session) -> Text | None:
@@ -135,7 +135,8 @@ def _manage(message: Inbound, session: Session, goal: str, lead: str) -> Text:
     if len(active) == 1:
         session.data.update(code=active[0].code, office_id=active[0].office_id)
         if goal == RESCHEDULE:
-            steps.absorb(message.text, session, now)  # "改约到下周四上午"
+            named = steps.absorb(message.text, session, now)  # "改约到下周四上午"
+            return _lead(lead, session, now, show_taken=named)
     return _lead(lead, session, now)
 
 
@@ -145,6 +146,10 @@ def _no_booking(session: Session) -> Text:
     return Text(say.NO_BOOKING)
 
 
-def _lead(lead: str, session: Session, now: datetime) -> Text:
+def _lead(lead: str, session: Session, now: datetime, show_taken: bool = False) -> Text:
+    """`lead`, then the next question; `show_taken`: the message named an office, day or time, so
+    say how it was read (after the question is chosen, which drops a day that cannot be booked)."""
     session.data["at"] = now.isoformat()
-    return Text(f"{lead}\n\n{steps.ask_next(session, now)}")
+    question = steps.ask_next(session, now)
+    taken = steps.taken_so_far(session) if show_taken else ""
+    return Text("\n\n".join(part for part in (lead, taken, question) if part))

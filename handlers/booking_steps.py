@@ -36,7 +36,7 @@ from bot.bookings import applicants, calendar, dates, engine, idcard, slots, wor
 from bot.messages import Inbound, Session
 from bot.replies import numbered
 from handlers import booking_text as say
-from handlers import handbook
+from handlers import general, handbook
 from knowledge import offices
 from knowledge.normalize import compact, is_question, normalize
 
@@ -92,6 +92,7 @@ def answer(message: Inbound, session: Session) -> str | None:
     return (
         _go_back(text, session, now)
         or _early_id_number(message, session, now)
+        or _yes_before_the_summary(text, session, now)
         or (step(message, text, session, now) if step else None)
     )
 
@@ -133,6 +134,8 @@ def _date_step(message: Inbound, text: str, session: Session, now: datetime) -> 
         session.data.pop("time", None)
         return ask_next(session, now)
     if absorb(message.text, session, now):
+        if "date" not in session.data and session.data.get("half"):  # "上午" before the day: keep it
+            return f"好的，{session.data['half']}。还要选一天：\n{ask_next(session, now)}"
         return ask_next(session, now)
     unclear = dates.parse_when(message.text, now).unclear
     if unclear:  # "月底前": a time, but not one day — ask again, with examples, rather than guess
@@ -167,8 +170,8 @@ def _name_step(message: Inbound, text: str, session: Session, now: datetime) -> 
         if asks or handbook.looks_like_question(message.text):
             return None
         return _failed(session, f"name{who}", f"{applicants.ORDINALS[who]}申请人的{reason}", now)
-    if asks:
-        return None  # "口罩怎么戴" would pass as a five-character name
+    if asks or general.small_talk_line(message.text):
+        return None  # "口罩怎么戴" would pass as a five-character name, "谢谢" as a two-character one
     _update_person(session, who, name=name)
     if number:  # "张三 430102…" in one message
         return _id_step(message, number.group(), session, now)
@@ -247,8 +250,9 @@ _STEPS = {
 
 
 def _early_id_number(message: Inbound, session: Session, now: datetime) -> str | None:
-    """A valid ID number before its question (at the office, date or slot step): applicant data,
-    kept for the first applicant still without one, then the question still open is asked."""
+    """A valid ID number before its question (at the office, date or slot step), perhaps with a
+    name ("张伟 4301…"): applicant data, kept for the first applicant still without a number, then
+    the question still open is asked."""
     data = session.data
     if data.get("goal") not in (BOOK, WAITLIST) or data.get("step") in (NAME, ID, CONFIRM, WHICH):
         return None
@@ -260,7 +264,23 @@ def _early_id_number(message: Inbound, session: Session, now: datetime) -> str |
     if who is None:
         return None
     _update_person(session, who, id_number=number)
-    return f"已记下{applicants.ORDINALS[who]}申请人的身份证号。\n{ask_next(session, now)}"
+    kept = "身份证号"
+    try:
+        name = applicants.validate_name(idcard.canonical(message.text).replace(number, ""))
+    except applicants.InvalidName:
+        name = None
+    if name and not (who < len(people) and people[who].get("name")):
+        _update_person(session, who, name=name)
+        kept = "姓名和身份证号"
+    return f"已记下{applicants.ORDINALS[who]}申请人的{kept}。\n{ask_next(session, now)}"
+
+
+def _yes_before_the_summary(text: str, session: Session, now: datetime) -> str | None:
+    """ "确认" / "好的" before there is anything to confirm: never a name, never "no booking" —
+    say what is still missing."""
+    if text not in _YES or session.data.get("step") == CONFIRM:
+        return None
+    return f"还差一点信息才能确认：\n{ask_next(session, now)}"
 
 
 def _correct_applicant(message: Inbound, text: str, session: Session, now: datetime) -> str | None:
@@ -602,6 +622,17 @@ def ask_next(session: Session, now: datetime) -> str:
     filling, goal = Filling(session, now), session.data["goal"]
     # The last slot (confirm) always asks, so a question is always found.
     return next(q for slot in REQUIRED_SLOTS if goal in slot.goals and (q := slot.ask(filling)) is not None)
+
+
+def taken_so_far(session: Session) -> str:
+    """The office, day and time the dialogue holds, in one line ("已记下：…"), so a user whose first
+    message named them sees how it was read; "" when it holds none."""
+    data, office = session.data, _office(session)
+    parts = [office.name if office else data.get("city", "")]
+    parts.append(wording.day_cn(date.fromisoformat(data["date"])) if data.get("date") else "")
+    parts.append(data.get("time") or data.get("half", ""))
+    named = [part for part in parts if part]
+    return f"已记下：{'｜'.join(named)}。" if named else ""
 
 
 def _ask(session: Session, step: str, question: str, choices: list | None = None) -> str:

@@ -85,12 +85,18 @@ def small_talk_line(text: str) -> str | None:
 
 def greeting(message: Inbound, session: Session) -> Text:
     """Small talk: one or two warm lines and the menu's digits."""
-    return with_menu(session, small_talk_line(message.text) or "您好！很高兴为您服务。", "greeting")
+    return _aside(session, small_talk_line(message.text) or "您好！很高兴为您服务。", "greeting")
 
 
 def decline(message: Inbound, session: Session) -> Text:
     """Clearly not this account's business (tickets, shopping, weather…): say so in one line."""
-    return with_menu(session, OUT_OF_SCOPE, "out_of_scope")
+    return _aside(session, OUT_OF_SCOPE, "out_of_scope")
+
+
+def _aside(session: Session, lead: str, intent: str) -> Text:
+    """Outside a flow, `lead` and the menu. Inside one the router follows it with the flow's own
+    question, and a menu would only compete with that question's numbers."""
+    return Text(lead, intent=intent) if session.flow else with_menu(session, lead, intent)
 
 
 def to_staff(message: Inbound, session: Session) -> Text | TransferToStaff:

@@ -297,6 +297,47 @@ def test_a_valid_id_number_sent_before_its_question_is_kept_as_applicant_data(ci
     assert "请核对预约信息" in summary and HIM[-4:] in summary
 
 
+def test_a_name_and_number_sent_together_before_their_question_are_both_kept(citizen):
+    citizen.say("下周三上午在芙蓉区登记结婚")
+    assert "已记下第一位申请人的姓名和身份证号" in citizen.say(f"张三 {HIM}")
+    assert "第二位申请人的姓名" in citizen.say("2"), "neither is asked again"
+    citizen.say("李四")
+    assert "第一位申请人：张三" in citizen.say(HER)
+
+
+@pytest.mark.parametrize("text", ["确认", "好的"])
+def test_saying_yes_before_the_summary_is_neither_a_name_nor_no_booking(citizen, text):
+    citizen.say("下周三上午在芙蓉区登记结婚")
+    citizen.say("2")
+    reply = citizen.say(text)
+    assert "还差一点信息才能确认" in reply and "第一位申请人的姓名" in reply and "没有有效" not in reply
+    citizen.say("张三")
+    citizen.say(HIM)
+    citizen.say("李四")
+    assert "第一位申请人：张三" in citizen.say(HER)
+
+
+def test_thanks_at_the_name_question_is_not_taken_as_a_name(citizen):
+    citizen.say("下周三上午在芙蓉区登记结婚")
+    citizen.say("2")
+    reply = citizen.say("谢谢")
+    assert "不客气" in reply and "第一位申请人的姓名" in reply and "1 预约结婚登记" not in reply, "no menu mid-booking"
+    assert "第一位申请人的18位身份证号" not in reply
+
+
+def test_a_first_message_naming_office_day_and_time_says_how_it_was_read(citizen):
+    reply = citizen.say("我想预约 下周三下午 芙蓉区 两点")
+    assert "已记下：长沙市芙蓉区婚姻登记处｜12月2日（周三）｜14:00。" in reply
+    assert "第一位申请人的姓名" in reply
+
+
+def test_a_half_day_before_the_day_is_kept_and_the_day_asked_for(citizen):
+    citizen.say("我要在芙蓉区预约结婚登记")
+    reply = citizen.say("上午")
+    assert reply.startswith("好的，上午。还要选一天") and "可预约的日期" in reply
+    assert "上午的时段" in citizen.say("下周三")
+
+
 def test_a_bank_card_number_in_the_middle_of_a_booking_is_warned_about_and_the_booking_stays(citizen):
     citizen.say("下周三上午在芙蓉区登记结婚")
     reply = citizen.say("6222021234567890123")
