@@ -1,21 +1,24 @@
-"""The handbook on its HELD-OUT test split (tests/handbook_test.yaml): questions role-played by
-residents, written and committed before any tuning, never tuned on. Also: requests that are not
-prevention questions (tickets, shopping, stocks, weather, parcels…) must be declined.
+"""The handbook on its HELD-OUT test splits (tests/handbook_test.yaml, tests/handbook_test2.yaml):
+questions role-played by residents, written and committed before any tuning, never tuned on. Also:
+requests that are not prevention questions (tickets, shopping, stocks, weather, parcels…) must be
+declined.
 
-Run with -s to see the table per category and every miss.
+handbook_test.yaml was looked at once tuning began; handbook_test2.yaml, written on 2026-12-02
+before that day's tuning round, is the clean measure now. Run with -s to see the table per category.
 """
 
+from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import yaml
 
 from knowledge import handbook
 from tests.handbook_eval_table import copied_from_handbook, is_traditional, score
 
-TEST_PATH = Path(__file__).with_name("handbook_test.yaml")
 DEV_PATH = Path(__file__).with_name("handbook_eval.yaml")
 
-# Entries the split asks for that the handbook did not have when the split was written; their
+# Entries handbook_test.yaml asked for that the handbook did not have when it was written; their
 # questions count as misses until the entry exists (the topic each belongs to, for the table).
 PLANNED = {
     "mask-valve": "口罩",
@@ -30,20 +33,35 @@ PLANNED = {
     "marriage-where": "婚姻登记",
 }
 
-# Floors, not tuning targets: they keep the measured level from sliding back.
-TOP1_FLOOR = 0.90
-TOP3_FLOOR = 0.96
-DECLINED_FLOOR = 0.86
+
+@dataclass(frozen=True)
+class HeldOut:
+    """One held-out file, its minimum sizes and its floors (not tuning targets: they keep the
+    level measured when the file was first run from sliding back)."""
+
+    file: str
+    questions: int
+    out_of_scope: int
+    top1: float
+    top3: float
+    declined: float
+
+    def load(self) -> dict:
+        return yaml.safe_load(Path(__file__).with_name(self.file).read_text(encoding="utf-8"))
 
 
-def split():
-    return yaml.safe_load(TEST_PATH.read_text(encoding="utf-8"))
+SPLITS = [
+    HeldOut("handbook_test.yaml", questions=150, out_of_scope=50, top1=0.90, top3=0.96, declined=0.86),
+    HeldOut("handbook_test2.yaml", questions=220, out_of_scope=70, top1=0.83, top3=0.92, declined=0.84),
+]
+held_out = pytest.mark.parametrize("split", SPLITS, ids=[s.file for s in SPLITS])
 
 
-def test_the_held_out_split_is_large_varied_and_apart_from_dev_and_the_handbook():
+@held_out
+def test_the_held_out_split_is_large_varied_and_apart_from_dev_and_the_handbook(split):
     book = handbook.load()
-    questions = split()["questions"]
-    assert len(questions) >= 150
+    questions = split.load()["questions"]
+    assert len(questions) >= split.questions
     assert sum(is_traditional(item["q"]) for item in questions) >= len(questions) / 4
     unknown = {item["id"] for item in questions} - set(book.by_id) - set(PLANNED)
     assert not unknown, f"ids neither in the handbook nor planned: {unknown}"
@@ -52,18 +70,20 @@ def test_the_held_out_split_is_large_varied_and_apart_from_dev_and_the_handbook(
     assert not dev & {item["q"] for item in questions}, "a dev question leaked into the test split"
 
 
-def test_held_out_questions_find_the_right_entry():
+@held_out
+def test_held_out_questions_find_the_right_entry(split):
     book = handbook.load()
     category_of = {**PLANNED, **{entry.id: entry.category for entry in book.entries}}
-    total = score(book, split()["questions"], category_of)
-    assert total.top1_rate >= TOP1_FLOOR
-    assert total.top3_rate >= TOP3_FLOOR
+    total = score(book, split.load()["questions"], category_of)
+    assert total.top1_rate >= split.top1
+    assert total.top3_rate >= split.top3
 
 
-def test_requests_outside_the_handbook_are_declined():
+@held_out
+def test_requests_outside_the_handbook_are_declined(split):
     book = handbook.load()
-    requests = split()["out_of_scope"]
-    assert len(requests) >= 50
+    requests = split.load()["out_of_scope"]
+    assert len(requests) >= split.out_of_scope
     decisions = {q: book.decide(q) for q in requests}
     wrongly = [
         f"  {q} → {d.kind} {[e.id for e, _s in d.matches]}"
@@ -72,4 +92,4 @@ def test_requests_outside_the_handbook_are_declined():
     ]
     declined = 1 - len(wrongly) / len(requests)
     print(f"\nout of scope: {len(requests)} asked, declined {declined:.1%}", *wrongly, sep="\n")
-    assert declined >= DECLINED_FLOOR
+    assert declined >= split.declined

@@ -137,9 +137,10 @@ def test_a_misspelt_intent_in_the_bank_stops_start_up(tmp_path, monkeypatch):
 
 # The held-out splits and the figures measured when each was first run with today's model (README):
 # the floors keep a change from losing ground. Targets: 95% intents, 95% of out-of-scope declined.
-# test.yaml's errors were seen once (its later additions to train/dev were written after that run),
-# so test2.yaml, written before those additions, is the clean measure.
-HELD_OUT_FLOORS = {"test2": (0.91, 0.73), "test": (0.93, 0.85)}
+# test.yaml's errors were seen once (its later additions to train/dev were written after that run);
+# test2.yaml was looked at too. test3.yaml, written 2026-12-02 before that day's tuning, is the clean
+# measure now.
+HELD_OUT_FLOORS = {"test3": (0.84, 0.62), "test2": (0.91, 0.73), "test": (0.93, 0.85)}
 
 
 @pytest.mark.parametrize("split", HELD_OUT_FLOORS)
