@@ -23,6 +23,11 @@ CHOOSER = "handbook"
 _LONG_NUMBER = re.compile(r"\d{7,}")  # a phone or ID number: personal, whatever else the message says
 _NAME_LIKE_CHARS = 4  # a short statement is more likely a name than a question
 
+# Answers about registration itself (what to bring, where, why a day was cancelled) end by offering
+# the booking, which the question was not yet asking for.
+REGISTRATION = "婚姻登记"
+OFFER_BOOKING = "需要预约结婚登记的话，回复“预约”即可开始。"
+
 HOTLINE_ADVICE = (
     "其他问题请拨打12345政务服务便民热线，或咨询当地卫生健康部门、所在社区。"
     "有发热等症状请到发热门诊就诊，急症请拨打120。"
@@ -90,6 +95,8 @@ def _answer(book: handbook.Handbook, entry: handbook.Entry, session: Session) ->
         session.offer(CHOOSER, [{"entry": other.id} for other in related])
         offers = "  ".join(f"{number}. {other.question}" for number, other in enumerate(related, 1))
         lines.append(f"相关问题（回复数字查看）：{offers}")
+        if entry.category == REGISTRATION:
+            lines.append(OFFER_BOOKING)
     else:
         lines.append(f"相关问题（直接发送即可）：{'／'.join(other.question for other in related)}")
     return Text("\n".join(lines), intent="faq.answer")

@@ -436,6 +436,14 @@ def test_clearly_out_of_scope_requests_are_declined_in_one_line_with_what_we_do(
     assert misses() == []
 
 
+def test_a_question_about_registration_is_answered_then_the_booking_is_offered(citizen):
+    answer = citizen.say("结婚登记要带什么材料？")
+    assert answer.startswith("【结婚登记要带什么材料") and "户口簿" in answer
+    assert answer.endswith("需要预约结婚登记的话，回复“预约”即可开始。")
+    assert citizen.session.flow is None, "answering is not starting a booking"
+    assert "请问在哪个登记处办理" in citizen.say("预约")
+
+
 def test_a_handbook_question_about_parcels_is_answered_not_declined(citizen):
     assert citizen.say("收快递会不会传染病毒").startswith("【")
 
