@@ -48,7 +48,6 @@ def create_app(config: Config | None = None) -> Flask:
     from bot.web.api import nlu as nlu_api
 
     for blueprint in (
-        webhook.blueprint,
         metrics.blueprint,
         bookings_api.blueprint,
         faq_api.blueprint,
@@ -76,6 +75,8 @@ def create_app(config: Config | None = None) -> Flask:
         app.logger.exception("unhandled error")
         return Response("internal error", status=500, mimetype="text/plain")
 
+    # /wechat is answered in front of Flask (bot/web/webhook.py says why); the rest goes on to Flask.
+    app.wsgi_app = webhook.mount(app.wsgi_app, config, MAX_BODY_BYTES)
     return app
 
 
