@@ -345,6 +345,7 @@ def test_reload_endpoint_reports_success_and_refuses_a_broken_file(staff_client,
         ("一直咳嗽要去医院吗", "symptom-cough"),
         ("和确诊的人说过话怎么办", "symptom-close-contact"),
         ("孩子烧起来了", "child-fever"),
+        ("伢子烧到39度了", "child-fever"),
     ],
 )
 def test_fever_cough_and_contact_get_a_direct_answer_saying_when_to_seek_care(shipped, question, expected):
