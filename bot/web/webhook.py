@@ -10,8 +10,10 @@ other path goes on to Flask.
 import logging
 import time
 import uuid
+from http import HTTPStatus
 from urllib.parse import parse_qsl
 
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wsgi import get_input_stream
 
@@ -23,9 +25,6 @@ from bot.wechat import protocol
 PATH = "/wechat"
 _XML = [("Content-Type", "application/xml; charset=utf-8")]
 _PLAIN = [("Content-Type", "text/plain; charset=utf-8")]
-_STATUS = {200: "200 OK", 400: "400 BAD REQUEST", 403: "403 FORBIDDEN", 405: "405 METHOD NOT ALLOWED"}
-_STATUS[413] = "413 REQUEST ENTITY TOO LARGE"
-_STATUS[500] = "500 INTERNAL SERVER ERROR"
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +37,7 @@ def mount(flask_wsgi_app, config, max_body_bytes: int):
             return flask_wsgi_app(environ, start_response)
         started = time.perf_counter()
         request_id = environ.get("HTTP_X_REQUEST_ID", "")[:64] or uuid.uuid4().hex[:16]
-        args = _first_values(environ.get("QUERY_STRING", ""))
+        args = MultiDict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
         method = environ["REQUEST_METHOD"]
         try:
             if method == "POST":
@@ -54,20 +53,20 @@ def mount(flask_wsgi_app, config, max_body_bytes: int):
         except Exception:  # the pipeline answers its own failures; this is a bug: no stack trace leaves
             log.exception("request %s: unhandled error", request_id)
             status, body, headers = 500, b"internal error", _PLAIN
-        start_response(_STATUS[status], [*headers, ("Content-Length", str(len(body)))])
+        start_response(f"{status} {HTTPStatus(status).phrase}", [*headers, ("Content-Length", str(len(body)))])
         return [b"" if method == "HEAD" else body]
 
     return wsgi_app
 
 
-def _verify_url(config, args: dict, request_id: str, started: float):
+def _verify_url(config, args: MultiDict, request_id: str, started: float):
     """WeChat's one-time URL check: prove we know the token by echoing `echostr`."""
     protocol.check_envelope(config, protocol.Envelope.from_args(args))
     _log(request_id, started, 200)
     return 200, args.get("echostr", "").encode(), _PLAIN
 
 
-def _receive(config, environ, args: dict, request_id: str, started: float, max_body_bytes: int):
+def _receive(config, environ, args: MultiDict, request_id: str, started: float, max_body_bytes: int):
     try:
         body = get_input_stream(environ, max_content_length=max_body_bytes).read()
     except RequestEntityTooLarge:
@@ -77,14 +76,6 @@ def _receive(config, environ, args: dict, request_id: str, started: float, max_b
     _log(request_id, started, 200, outcome.openid, outcome.msg_type, outcome.intent)
     metrics.observe_message(outcome.msg_type, outcome.intent, time.perf_counter() - started)
     return 200, outcome.body.encode(), _XML if outcome.body.startswith("<") else _PLAIN
-
-
-def _first_values(query: str) -> dict:
-    """The query's parameters, the first value of each (as Flask's request.args.get gives)."""
-    args: dict = {}
-    for name, value in parse_qsl(query, keep_blank_values=True):
-        args.setdefault(name, value)
-    return args
 
 
 def _log(request_id: str, started: float, status: int, openid="", msg_type="", intent="", reason="") -> None:
