@@ -1,14 +1,16 @@
 """What a citizen's free text asks for: a classifier trained at start-up on the utterance bank.
 
-The bank (`knowledge/utterances/`, see its README) has a train, a dev and a held-out test split.
-The model learns from train only; the candidates were compared on dev (`python -m knowledge.intents`
-prints the comparison) and the clarifying thresholds are chosen on dev by `choose_thresholds`, so
-nothing here is a hand-tuned weight. The test split is read only by the evaluation test.
+The bank (`knowledge/utterances/`, see its README) has a train split, two dev splits and held-out
+test splits. The model learns from train only; the candidates were compared on the dev splits
+together (`python -m knowledge.intents` prints the comparison) and the clarifying thresholds are
+chosen there by `choose_thresholds`, so nothing here is a hand-tuned weight. The test splits are
+read only by the evaluation test.
 
 Features are character 1–3-grams (robust to typos, dialect and missing punctuation) plus jieba
-words, both TF-IDF, over the `compact` form (Traditional → Simplified, no punctuation). The fitted
-model is kept as plain arrays (`Scorer`), cached in var/cache/intents until the bank changes, and
-only read when predicting, so one model serves every thread of a worker.
+words, both TF-IDF, over `model_text` (the `compact` form: Traditional → Simplified, no punctuation;
+and each emoji one symbol). The fitted model is kept as plain arrays (`Scorer`), cached in
+var/cache/intents until the bank changes, and only read when predicting, so one model serves every
+thread of a worker.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ class Guess:
 
 
 def split(name: str) -> list[tuple[str, str]]:
-    """(text, intent) pairs of one split: "train", "dev", or a held-out "test"/"test2" (grouped by persona)."""
+    """(text, intent) pairs of one split: "train", "dev", "dev2" or a held-out "test*" (those by persona)."""
     path = BANK / f"{name}.yaml"
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     groups = [persona["says"] for persona in raw["personas"]] if "personas" in raw else [raw]
@@ -73,6 +75,27 @@ def split(name: str) -> list[tuple[str, str]]:
         if not isinstance(text, str) or not compact(text):
             raise UtteranceDataError(f"{path.name}: {intent}: {text!r} is not a sentence (quote it)")
     return pairs
+
+
+DEV_SPLITS = ("dev", "dev2")  # model choice and thresholds; never trained on
+
+
+def development() -> list[tuple[str, str]]:
+    """The dev splits together: what the model and the thresholds are chosen on."""
+    return [pair for name in DEV_SPLITS for pair in split(name)]
+
+
+# An emoji reads as one symbol, so an emoji-only message the bank never saw ("🥰", "👋") still looks
+# like the emoji it did see. A pictograph may carry a variation selector or a skin tone, and
+# zero-width joiners make one emoji of several (👨‍👩‍👧).
+_PICTOGRAPH = "[\u2600-\u27bf\U0001f000-\U0001faff][\ufe0f\U0001f3fb-\U0001f3ff]*"
+_EMOJI_SEQUENCE = re.compile(f"{_PICTOGRAPH}(?:\u200d{_PICTOGRAPH})*")
+EMOJI = "☺"
+
+
+def model_text(text: str) -> str:
+    """What the features are read from: the compact form with every emoji folded into `EMOJI`."""
+    return _EMOJI_SEQUENCE.sub(EMOJI, compact(text))
 
 
 def _words(text: str) -> list[str]:
@@ -108,9 +131,9 @@ def _estimator(candidate: str):
     }[candidate]()
 
 
-# The candidates compared on dev, each with its library defaults (LogisticRegression also at C=10).
+# The candidates compared on the dev splits, each with its library defaults (LogisticRegression also at C=10).
 CANDIDATES = ("logistic_regression", "linear_svc", "nearest_neighbours", "complement_nb", "logistic_regression_c10")
-CHOSEN = "linear_svc"  # the lowest cost on dev (`python -m knowledge.intents`); README "Understanding messages"
+CHOSEN = "linear_svc"  # the lowest cost on the dev splits (`python -m knowledge.intents`, README)
 
 
 class Scorer:
@@ -144,7 +167,7 @@ class Scorer:
 
     def probabilities(self, text: str) -> np.ndarray:
         """The model's probability for each of `classes`, in that order."""
-        columns, weights = self._features(compact(text))
+        columns, weights = self._features(model_text(text))
         return _softmax(self._coef[:, columns] @ weights + self._intercept)
 
     @staticmethod
@@ -204,14 +227,14 @@ class Classifier:
 
         texts, labels = zip(*examples, strict=True)
         self.pipeline = make_pipeline(_features(), _estimator(candidate))
-        self.pipeline.fit([compact(text) for text in texts], labels)
+        self.pipeline.fit([model_text(text) for text in texts], labels)
         self.classes = [str(name) for name in self.pipeline.classes_]
         self.scorer = Scorer.of(self.pipeline) if hasattr(self.pipeline[-1], "coef_") else None
 
     def guesses(self, texts: list[str]) -> list[Guess]:
         if self.scorer:
             return self.scorer.guesses(texts)
-        rows = self.pipeline.predict_proba([compact(text) for text in texts])
+        rows = self.pipeline.predict_proba([model_text(text) for text in texts])
         return [_best_two(self.classes, row) for row in rows]
 
 
@@ -273,7 +296,7 @@ _lock = threading.Lock()
 
 
 def current() -> Model:
-    """The model trained on the train split, thresholds chosen on dev; built once per process.
+    """The model trained on the train split, thresholds chosen on the dev splits; built once per process.
 
     Training happens whenever the bank or this file changed since the arrays in var/cache/intents
     were written (their name is a hash of both, and of the scikit-learn version): the first start
@@ -287,7 +310,7 @@ def current() -> Model:
 
 
 def _load_or_train() -> Model:
-    dev = split("dev")
+    dev = development()
     path = CACHE_DIR / f"model-{_fingerprint()}.npz"
     if path.exists():
         scorer = Scorer.load(path)
@@ -309,7 +332,7 @@ def _fingerprint() -> str:
 
 def compare_on_dev() -> list[tuple[str, float, Thresholds, tuple[int, int]]]:
     """Each candidate trained on train: dev top-1 accuracy, its dev thresholds, (wrong, asked) there."""
-    train, dev = split("train"), split("dev")
+    train, dev = split("train"), development()
     texts, labels = [t for t, _ in dev], [i for _, i in dev]
     results = []
     for name in CANDIDATES:
@@ -323,8 +346,8 @@ def compare_on_dev() -> list[tuple[str, float, Thresholds, tuple[int, int]]]:
 if __name__ == "__main__":
     import argparse
 
-    argparse.ArgumentParser(description="Compare the candidate intent classifiers on the dev split.").parse_args()
-    print(f"dev: {len(split('dev'))} messages; cost = {WRONG_COSTS_QUESTIONS} × wrong + asked")
+    argparse.ArgumentParser(description="Compare the candidate intent classifiers on the dev splits.").parse_args()
+    print(f"dev + dev2: {len(development())} messages; cost = {WRONG_COSTS_QUESTIONS} × wrong + asked")
     for name, accuracy, thresholds, (wrong, asked) in compare_on_dev():
         print(
             f"{name:<20} top-1 {accuracy:6.1%}   thresholds {thresholds.confidence:.2f}/{thresholds.margin:.2f}"
