@@ -13,7 +13,7 @@ from knowledge import handbook
 from tests.handbook_eval_table import copied_from_handbook, is_traditional, score
 
 EVAL_PATH = Path(__file__).with_name("handbook_eval.yaml")
-TOP1_TARGET = 0.96
+TOP1_TARGET = 0.95
 TOP3_TARGET = 0.99
 DECLINED_TARGET = 0.96
 OUT_OF_SCOPE_PATH = Path(__file__).with_name("handbook_eval_out_of_scope.yaml")
