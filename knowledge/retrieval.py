@@ -121,6 +121,10 @@ class Index:
         views = terms(question, self.synonyms)
         if len(views["char"]) < MIN_QUESTION_CHARS:
             return []
+        # Sharing characters but no word with the handbook is coincidence ("张三", "99"): every dev
+        # question shares at least one word with its entry.
+        if not any(word in self.fields["word"].postings for word in views["word"]):
+            return []
         scores: dict[int, float] = {}
         possible = 0.0
         for name, query_terms in views.items():
