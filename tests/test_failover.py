@@ -161,6 +161,21 @@ def test_a_booking_no_replica_acknowledged_is_busy_and_the_retry_confirms_it_onc
 LOCK_LEASE_SECONDS = 3.1
 
 
+def test_wechats_resend_of_a_booking_no_replica_acknowledged_confirms_it_once_the_replica_is_back(nodes):
+    primary, day = nodes([]), booking_day()
+    chat = Chat(app_waiting_on(primary, 50), "o_ha_resend")
+    for text in couple_messages(day, "10:00"):
+        assert BUSY not in chat.say(text)
+    assert BUSY in chat.say("确认", msg_id=916001)
+
+    replica = nodes(replica_of(primary))
+    assert wait_until(lambda: in_sync(replica), 10)
+    chat = Chat(app_waiting_on(primary, 2000), "o_ha_resend")
+    answer = chat.say("确认", msg_id=916001)  # the same message again: the busy turn let go of it
+    assert "预约成功" in answer, answer
+    assert [b.code for b in engine.on_day(FURONG.id, day)] == [CONFIRMATION.search(answer).group(1)]
+
+
 def test_the_booking_api_answers_503_while_no_replica_acknowledges(nodes):
     primary = nodes([])
     him, her = (test_bookings.id_number("19900101", "男"), test_bookings.id_number("19920202", "女"))

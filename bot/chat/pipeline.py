@@ -68,6 +68,7 @@ def _once(inbound: m.Inbound, key: str, request_id: str, replay: protocol.Replay
     try:
         reply = answer(inbound, session, turn.notices)
     except store.UNAVAILABLE:
+        _abandon(turn)
         raise
     except Exception:
         log.exception("request %s: handler failed for %s", request_id, inbound.wechat_type)
@@ -79,6 +80,15 @@ def _once(inbound: m.Inbound, key: str, request_id: str, replay: protocol.Replay
         # The user just did something: outbound messages may use the customer-service channel for 48 h.
         turns.end(turn, reply_xml, session, also=outbound.window_opened(inbound.openid, inbound.received_at))
     return reply_xml, getattr(reply, "intent", "")
+
+
+def _abandon(turn: turns.Turn) -> None:
+    """Unlock and unclaim a turn the store failed in the middle of (a replica's WAIT ran out), so the
+    user's next message and WeChat's resend run at once instead of waiting out the lock's lease."""
+    try:
+        turns.end(turn, reply_xml="")
+    except store.UNAVAILABLE:
+        pass  # Redis is gone altogether: the lease frees the user within LOCK_LEASE_MS
 
 
 def _text_xml(inbound: m.Inbound, content: str) -> str:

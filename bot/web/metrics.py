@@ -13,6 +13,7 @@ gunicorn every worker (and a scheduler on the same host) writes its values to fi
 whichever worker answers, the figures are the whole service's.
 """
 
+import functools
 import hmac
 from datetime import UTC, datetime
 
@@ -59,11 +60,18 @@ _ALSO_COUNTED = {
 
 
 def observe_message(msg_type: str, intent: str, seconds: float) -> None:
-    MESSAGES.labels(msg_type or "-", intent or "-").inc()
+    _message_counter(msg_type or "-", intent or "-").inc()
     REPLY_SECONDS.observe(seconds)
     also = _ALSO_COUNTED.get(intent)
     if also is not None:
         also.inc()
+
+
+@functools.lru_cache(
+    maxsize=512
+)  # a few dozen (type, intent) pairs; `.labels` costs a lock and a dict lookup each time
+def _message_counter(msg_type: str, intent: str):
+    return MESSAGES.labels(msg_type, intent)
 
 
 class SchedulerLag:
