@@ -94,6 +94,7 @@ def answer(message: Inbound, session: Session) -> str | None:
         or _early_id_number(message, session, now)
         or _yes_before_the_summary(text, session, now)
         or (step(message, text, session, now) if step else None)
+        or _early_name(message, session, now)
     )
 
 
@@ -273,6 +274,21 @@ def _early_id_number(message: Inbound, session: Session, now: datetime) -> str |
         _update_person(session, who, name=name)
         kept = "姓名和身份证号"
     return f"已记下{applicants.ORDINALS[who]}申请人的{kept}。\n{ask_next(session, now)}"
+
+
+def _early_name(message: Inbound, session: Session, now: datetime) -> str | None:
+    """A lone name ("张三") typed while the office, day or time is still being asked, and no answer
+    to that question: the first applicant still without a name, then the open question again."""
+    data = session.data
+    if data.get("goal") not in (BOOK, WAITLIST) or data.get("step") not in (OFFICE, DATE, SLOT):
+        return None
+    name = applicants.persons_name(message.text)
+    people = _people(session)
+    who = next((i for i in (0, 1) if i >= len(people) or not people[i].get("name")), None)
+    if name is None or who is None:
+        return None
+    _update_person(session, who, name=name)
+    return f"已记下{applicants.ORDINALS[who]}申请人的姓名：{name}。\n{ask_next(session, now)}"
 
 
 def _yes_before_the_summary(text: str, session: Session, now: datetime) -> str | None:

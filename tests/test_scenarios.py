@@ -305,6 +305,23 @@ def test_a_name_and_number_sent_together_before_their_question_are_both_kept(cit
     assert "第一位申请人：张三" in citizen.say(HER)
 
 
+def test_a_lone_name_typed_while_the_day_is_asked_is_kept_and_the_day_asked_again(citizen):
+    citizen.say("我要在芙蓉区预约结婚登记")
+    reply = citizen.say("张三")
+    assert reply.startswith("已记下第一位申请人的姓名：张三。") and "可预约的日期" in reply
+    citizen.say("下周三")
+    assert "第一位申请人的18位身份证号" in citizen.say("2"), "the name is not asked again"
+    citizen.say(HIM)
+    citizen.say("李四")
+    assert "第一位申请人：张三" in citizen.say(HER)
+
+
+@pytest.mark.parametrize("text", ["马上", "周末", "方便"])
+def test_words_that_could_pass_as_names_are_not_taken_for_one(citizen, text):
+    citizen.say("我要在芙蓉区预约结婚登记")
+    assert "申请人的姓名" not in citizen.say(text)
+
+
 @pytest.mark.parametrize("text", ["确认", "好的"])
 def test_saying_yes_before_the_summary_is_neither_a_name_nor_no_booking(citizen, text):
     citizen.say("下周三上午在芙蓉区登记结婚")
