@@ -261,7 +261,7 @@ def _early_id_number(message: Inbound, session: Session, now: datetime) -> str |
     if number is None:
         return None
     people = _people(session)
-    who = next((i for i in (0, 1) if i >= len(people) or not people[i].get("id_number")), None)
+    who = _first_without(people, "id_number")
     if who is None:
         return None
     _update_person(session, who, id_number=number)
@@ -283,12 +283,16 @@ def _early_name(message: Inbound, session: Session, now: datetime) -> str | None
     if data.get("goal") not in (BOOK, WAITLIST) or data.get("step") not in (OFFICE, DATE, SLOT):
         return None
     name = applicants.persons_name(message.text)
-    people = _people(session)
-    who = next((i for i in (0, 1) if i >= len(people) or not people[i].get("name")), None)
-    if name is None or who is None:
+    who = _first_without(_people(session), "name") if name else None
+    if who is None:
         return None
     _update_person(session, who, name=name)
     return f"已记下{applicants.ORDINALS[who]}申请人的姓名：{name}。\n{ask_next(session, now)}"
+
+
+def _first_without(people: list[dict], field: str) -> int | None:
+    """The first applicant (0 or 1) whose `field` is still missing; None when both have it."""
+    return next((i for i in (0, 1) if i >= len(people) or not people[i].get(field)), None)
 
 
 def _yes_before_the_summary(text: str, session: Session, now: datetime) -> str | None:

@@ -67,9 +67,8 @@ def observe_message(msg_type: str, intent: str, seconds: float) -> None:
         also.inc()
 
 
-@functools.lru_cache(
-    maxsize=512
-)  # a few dozen (type, intent) pairs; `.labels` costs a lock and a dict lookup each time
+# A few dozen (type, intent) pairs; `.labels` costs a lock and a dict lookup each time.
+@functools.lru_cache(maxsize=512)
 def _message_counter(msg_type: str, intent: str):
     return MESSAGES.labels(msg_type, intent)
 
