@@ -77,12 +77,12 @@ def split(name: str) -> list[tuple[str, str]]:
     return pairs
 
 
-DEV_SPLITS = ("dev", "dev2")  # model choice and thresholds; never trained on
+DEV_SPLITS = ("dev", "dev2", "dev3")  # model choice and thresholds; never trained on
 
 
-def development() -> list[tuple[str, str]]:
-    """The dev splits together: what the model and the thresholds are chosen on."""
-    return [pair for name in DEV_SPLITS for pair in split(name)]
+def development(names: tuple[str, ...] = DEV_SPLITS) -> list[tuple[str, str]]:
+    """The dev splits together (or the ones named): what the model and the thresholds are chosen on."""
+    return [pair for name in names for pair in split(name)]
 
 
 # An emoji reads as one symbol, so an emoji-only message the bank never saw ("🥰", "👋") still looks
@@ -330,16 +330,40 @@ def _fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-def compare_on_dev() -> list[tuple[str, float, Thresholds, tuple[int, int]]]:
-    """Each candidate trained on train: dev top-1 accuracy, its dev thresholds, (wrong, asked) there."""
-    train, dev = split("train"), development()
-    texts, labels = [t for t, _ in dev], [i for _, i in dev]
+# The comparison's groups: dev + dev2 were tuned on for days; dev3 (newer people) shows what they no longer can.
+DEV_GROUPS = (("dev+dev2", ("dev", "dev2")), ("dev3", ("dev3",)))
+
+
+@dataclass(frozen=True)
+class DevResult:
+    candidate: str
+    top1: dict[str, float]  # per group of DEV_GROUPS: top-1 accuracy
+    declined: dict[str, float]  # per group: share of out_of_scope messages guessed out_of_scope
+    thresholds: Thresholds  # chosen on all the dev splits
+    wrong: int
+    asked: int
+
+
+def compare_on_dev() -> list[DevResult]:
+    """Each candidate trained on train, measured on each dev group, thresholds chosen on all of dev."""
+    train = split("train")
+    groups = {group: development(names) for group, names in DEV_GROUPS}
     results = []
     for name in CANDIDATES:
-        guesses = Classifier(train, name).guesses(texts)
-        accuracy = sum(g.intent == label for g, label in zip(guesses, labels, strict=True)) / len(dev)
+        classifier = Classifier(train, name)
+        guessed = {group: classifier.guesses([t for t, _ in pairs]) for group, pairs in groups.items()}
+        guesses = [guess for group in groups for guess in guessed[group]]
+        labels = [label for pairs in groups.values() for _, label in pairs]
         thresholds = choose_thresholds(guesses, labels)
-        results.append((name, accuracy, thresholds, decision_cost(guesses, labels, thresholds)))
+        top1, declined = {}, {}
+        for group, pairs in groups.items():
+            outcomes = [(g, label) for g, (_, label) in zip(guessed[group], pairs, strict=True)]
+            top1[group] = sum(g.intent == label for g, label in outcomes) / len(pairs)
+            # a clarifying question never offers out_of_scope, so the top-1 guess is what the chat does
+            out = [g for g, label in outcomes if label == "out_of_scope"]
+            declined[group] = sum(g.intent == "out_of_scope" for g in out) / len(out)
+        wrong, asked = decision_cost(guesses, labels, thresholds)
+        results.append(DevResult(name, top1, declined, thresholds, wrong, asked))
     return results
 
 
@@ -347,9 +371,18 @@ if __name__ == "__main__":
     import argparse
 
     argparse.ArgumentParser(description="Compare the candidate intent classifiers on the dev splits.").parse_args()
-    print(f"dev + dev2: {len(development())} messages; cost = {WRONG_COSTS_QUESTIONS} × wrong + asked")
-    for name, accuracy, thresholds, (wrong, asked) in compare_on_dev():
+    sizes = ", ".join(f"{group} {len(development(names))}" for group, names in DEV_GROUPS)
+    print(f"dev messages: {sizes}; cost = {WRONG_COSTS_QUESTIONS} × wrong + asked, thresholds chosen on all of them")
+    print(f"{'':<24}{'top-1':^18}{'out of scope declined':^24}")
+    print(
+        f"{'candidate':<24}" + "".join(f"{group:>9}" for group, _ in DEV_GROUPS) * 2 + "  thresholds  wrong asked cost"
+    )
+    for result in compare_on_dev():
+        groups = [group for group, _ in DEV_GROUPS]
         print(
-            f"{name:<20} top-1 {accuracy:6.1%}   thresholds {thresholds.confidence:.2f}/{thresholds.margin:.2f}"
-            f"   wrong {wrong:>2}  asked {asked:>2}  cost {WRONG_COSTS_QUESTIONS * wrong + asked}"
+            f"{result.candidate:<24}"
+            + "".join(f"{result.top1[group]:>9.1%}" for group in groups)
+            + "".join(f"{result.declined[group]:>9.1%}" for group in groups)
+            + f"   {result.thresholds.confidence:.2f}/{result.thresholds.margin:.2f}"
+            f"  {result.wrong:>5} {result.asked:>5} {WRONG_COSTS_QUESTIONS * result.wrong + result.asked:>4}"
         )
