@@ -40,6 +40,8 @@ class Session:
     `pages` holds the unread rest of a long answer for "更多". `choices` is the numbered list the
     user last saw and `chooser` who showed it: a digit picks from that list, whatever produced it,
     and a reply that shows no list clears it (the router does, unless `offered` says one was shown).
+    `topic` is what the last answer was about (its handler's name and facts), so a follow-up
+    ("有没有电话", "那株洲呢") is read in its light; like the list, a reply that sets none clears it.
     `not_understood` counts the replies in a row that did not understand the user.
     `turn` caches what one message reads more than once (the user's bookings); it is never saved.
     """
@@ -51,7 +53,9 @@ class Session:
     choices: list = field(default_factory=list)
     chooser: str = ""
     not_understood: int = 0  # replies in a row that did not understand the user
+    topic: dict = field(default_factory=dict)
     offered: bool = field(default=False, compare=False, repr=False)
+    told: bool = field(default=False, compare=False, repr=False)  # this turn's reply set `topic`
     turn: dict = field(default_factory=dict, compare=False, repr=False)
 
     def start(self, flow: str, **data) -> None:
@@ -75,9 +79,14 @@ class Session:
     def forget_choices(self) -> None:
         self.chooser, self.choices = "", []
 
+    def tell(self, topic: str, **facts) -> None:
+        """The reply answers `topic` with these facts: the next message may ask more about it."""
+        self.topic, self.told = {"topic": topic, **facts}, True
+
     def to_json(self) -> dict:
         saved = {"flow": self.flow, "data": self.data, "pages": self.pages}
-        return {**saved, "choices": self.choices, "chooser": self.chooser, "not_understood": self.not_understood}
+        shown = {"choices": self.choices, "chooser": self.chooser, "topic": self.topic}
+        return {**saved, **shown, "not_understood": self.not_understood}
 
     @classmethod
     def from_json(cls, openid: str, raw: dict) -> "Session":
@@ -89,4 +98,5 @@ class Session:
             raw.get("choices") or [],
             raw.get("chooser") or "",
             raw.get("not_understood") or 0,
+            raw.get("topic") or {},
         )

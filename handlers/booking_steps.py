@@ -134,6 +134,8 @@ def _date_step(message: Inbound, text: str, session: Session, now: datetime) -> 
         session.data.update(choice)
         session.data.pop("time", None)
         return ask_next(session, now)
+    if dates.parse_when(message.text, now).soonest:
+        return _earliest_day(message, session, now)
     if absorb(message.text, session, now):
         if "date" not in session.data and session.data.get("half"):  # "上午" before the day: keep it
             return f"好的，{session.data['half']}。还要选一天：\n{ask_next(session, now)}"
@@ -142,6 +144,17 @@ def _date_step(message: Inbound, text: str, session: Session, now: datetime) -> 
     if unclear:  # "月底前": a time, but not one day — ask again, with examples, rather than guess
         return _failed(session, "date", f"“{unclear}”还定不下具体哪一天，请说一个日期，比如{dates.EXAMPLES}", now)
     return None
+
+
+def _earliest_day(message: Inbound, session: Session, now: datetime) -> str:
+    """ "尽快", "最早哪天": the date list just shown starts with the first day that has room."""
+    earliest, office = _pick("1", session), session.data.get("office_id")
+    absorb(message.text, session, now)  # "尽快，上午": the half-day is kept too
+    if earliest is None or session.data.get("office_id") != office:  # another office: its own days
+        return ask_next(session, now)
+    session.data.update(earliest)
+    session.data.pop("time", None)
+    return f"好的，最早能约的是{wording.day_cn(date.fromisoformat(earliest['date']))}。\n{ask_next(session, now)}"
 
 
 def _slot_step(message: Inbound, text: str, session: Session, now: datetime) -> str | None:

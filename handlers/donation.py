@@ -18,6 +18,7 @@ from knowledge import charity, offices
 from knowledge.normalize import compact, is_question, normalize
 
 FLOW = "donation"
+TOPIC = "donation"  # the channels just given: "有没有电话", "那株洲呢", "捐物资呢" ask more about them
 
 ANTI_FRAUD = (
     "防骗提醒：只向本号列出的官方慈善会账户或官方平台项目捐赠，不向任何个人账户转账；"
@@ -66,6 +67,7 @@ _OTHER_PROVINCES = (
 )  # fmt: skip
 _PLATFORM_WORDS = ("平台", "网上捐", "网络捐", "在线捐", "腾讯公益", "支付宝", "轻松筹", "水滴筹", "微信捐")
 _PHONE_WORDS = ("电话", "联系方式", "咨询热线", "怎么联系")
+_CONTACT_WORDS = (*_PHONE_WORDS, "联系", "热线", "号码")  # right after the channels: "怎么联系他们"
 
 
 # ---- recognising messages ---------------------------------------------------------------------
@@ -128,6 +130,38 @@ def continue_flow(message: Inbound, session: Session) -> Text | None:
     return _next_step(session)
 
 
+def follow_up(message: Inbound, session: Session) -> Text | None:
+    """A question about the channels just given: "有没有电话" gets the federation's line, "那株洲呢" or
+    "捐物资呢" the channels again with that changed; None when the message is about something else."""
+    text = message.text
+    if looks_like_payment(text):
+        return None
+    given = {k: v for k, v in session.topic.items() if k in ("kind", "region", "abroad")}
+    words, found = compact(text), _read(text, asking=None)
+    if _named_kind(words, asking=None) is None:
+        found.pop("kind", None)  # "那株洲呢": the same gift, to another city
+    if not found and any(w in words for w in _CONTACT_WORDS):
+        session.tell(TOPIC, **given)  # still about the same channels: another follow-up may come
+        return _phone_lines(given)
+    if not found or (set(found) == {"kind"} and is_question(text) and not matches(text)):
+        return None  # "口罩怎么戴" names a material but asks the handbook
+    if outside_hunan(text):
+        return _reply(OUTSIDE_HUNAN, "donation.outside_hunan")
+    session.data.update({**given, **found})
+    return _next_step(session)
+
+
+def _phone_lines(given: dict) -> Text:
+    lines = []
+    for receiver in dict.fromkeys(r for r in _receivers(given["kind"], given["region"], given["abroad"]) if r):
+        if receiver.phone == charity.UNVERIFIED:
+            lines.append(f"{receiver.name}的咨询电话正在核实，本号暂不提供，请以官方公告为准：{receiver.source}")
+        else:
+            lines.append(f"{receiver.name}咨询电话：{receiver.phone}")
+    lines.append("也可以拨打12345政务服务便民热线咨询。")
+    return _reply("\n".join(lines), "donation.phone")
+
+
 def resume_prompt(session: Session) -> str:
     """The pending question again, after the router answered a digression."""
     return _question(session.data.get("asking"), session.data)
@@ -168,14 +202,8 @@ def _read(text: str, asking: str | None) -> dict:
     """The answers a message gives: kind (money/materials/both), region (federation id), abroad."""
     words = compact(text)
     found = {}
-    money = any(w in words for w in _MONEY_WORDS)
-    materials = any(w in words for w in _MATERIAL_WORDS)
-    if money and materials:
-        found["kind"] = "both"
-    elif money or materials:
-        found["kind"] = "money" if money else "materials"
-    elif asking == "kind" and any(w in words for w in _BOTH_WORDS):
-        found["kind"] = "both"
+    if kind := _named_kind(words, asking):
+        found["kind"] = kind
     if any(w in words for w in _ABROAD_WORDS):
         found["abroad"] = True
     elif any(w in words for w in _DOMESTIC_WORDS):
@@ -196,6 +224,17 @@ def _read(text: str, asking: str | None) -> dict:
     if "kind" not in found and ("region" in found or any(w in words for w in _PHONE_WORDS)):
         found["kind"] = "both"  # a city named (or its phone asked for): its federation's whole answer
     return found
+
+
+def _named_kind(words: str, asking: str | None) -> str | None:
+    """money, materials or both, when the words say which."""
+    money = any(w in words for w in _MONEY_WORDS)
+    materials = any(w in words for w in _MATERIAL_WORDS)
+    if money and materials or (asking == "kind" and any(w in words for w in _BOTH_WORDS)):
+        return "both"
+    if money or materials:
+        return "money" if money else "materials"
+    return None
 
 
 def _names_a_place(words: str) -> bool:
@@ -219,6 +258,7 @@ def _next_step(session: Session) -> Text:
         asking = "region"
     else:
         session.leave()
+        session.tell(TOPIC, kind=kind, region=region, abroad=bool(abroad))
         return _channels(kind, region, bool(abroad))
     session.start(FLOW, **{**data, "asking": asking})
     return _reply(_question(asking, data), f"donation.ask_{asking}")
@@ -237,14 +277,11 @@ def _question(asking: str | None, data: dict) -> str:
 
 def _channels(kind: str, region_id: str | None, abroad: bool) -> Text:
     charities = charity.current()
-    region = next((f for f in charities.federations if f.id == region_id), None)
     lines = []
     if region_id == ELSEWHERE:
         cities = "、".join(f.aliases[0] for f in charities.cities)
         lines.append(f"您说的地方不在湖南省14个市州（{cities}）之内，可以捐给全省统筹的{charities.provincial.name}。")
-    money = charities.receiver(charity.MONEY, region) if kind in ("money", "both") else None
-    need = charity.OVERSEAS_MATERIALS if abroad else charity.MATERIALS
-    materials = charities.receiver(need, region) if kind in ("materials", "both") else None
+    money, materials = _receivers(kind, region_id, abroad)
     if money and money == materials:
         lines.append("【捐款和物资】")
         lines += _federation_lines(money)
@@ -272,6 +309,16 @@ def _channels(kind: str, region_id: str | None, abroad: bool) -> Text:
     publisher = charities.announcement_publisher
     lines.append(f"（名单经{publisher}签名确认，数据截至{_month_day(charities.verified_on)}；来源：{publisher}）")
     return _reply("\n".join(lines), "donation.channels")
+
+
+def _receivers(kind: str, region_id: str | None, abroad: bool) -> tuple[charity.Federation | None, ...]:
+    """Who takes the money and who the materials (None for what the donor does not give)."""
+    charities = charity.current()
+    region = next((f for f in charities.federations if f.id == region_id), None)
+    money = charities.receiver(charity.MONEY, region) if kind in ("money", "both") else None
+    need = charity.OVERSEAS_MATERIALS if abroad else charity.MATERIALS
+    materials = charities.receiver(need, region) if kind in ("materials", "both") else None
+    return money, materials
 
 
 def _federation_lines(federation: charity.Federation) -> list[str]:

@@ -43,7 +43,9 @@ def compact(text: str) -> str:
 
 
 # Words that make a message a question rather than an answer ("口罩怎么戴" is no name, "长沙呢" no city).
-QUESTION_WORDS = ("吗", "呢", "怎么", "怎样", "什么", "如何", "哪", "为什么", "多少", "几", "能不能", "?")
+QUESTION_WORDS = (
+    "吗", "呢", "怎么", "怎样", "什么", "如何", "哪", "为什么", "多少", "几", "能不能", "有没有", "是不是", "?",
+)  # fmt: skip
 
 
 def is_question(text: str) -> bool:

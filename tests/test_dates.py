@@ -78,6 +78,16 @@ def test_the_parser_gives_the_same_answers_from_many_threads_at_once():
     assert results == [expected(case) for case in cases]
 
 
+@pytest.mark.parametrize("text", ["尽快", "越早越好", "最早哪天能约", "馬上", "能约的第一天就行"])
+def test_asking_for_the_soonest_day_is_understood(text):
+    assert parse_when(text, NOWS["sat"]).soonest
+
+
+def test_a_day_named_with_soonest_words_is_that_day():
+    when = parse_when("明天尽快", NOWS["sat"])
+    assert when.date is not None and not when.soonest
+
+
 def test_the_date_is_a_plain_date():
     assert isinstance(parse_when("明天", NOWS["sat"]).date, date)
 

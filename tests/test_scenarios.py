@@ -355,6 +355,22 @@ def test_a_half_day_before_the_day_is_kept_and_the_day_asked_for(citizen):
     assert "上午的时段" in citizen.say("下周三")
 
 
+def first_day_listed(reply: str) -> str:
+    return re.search(r"^1\. (\d+月\d+日（周.）)", reply, re.M).group(1)
+
+
+def test_asking_for_the_soonest_day_books_toward_the_first_day_with_room(citizen):
+    earliest = first_day_listed(citizen.say("我要在芙蓉区预约结婚登记"))
+    reply = citizen.say("越快越好")
+    assert reply.startswith(f"好的，最早能约的是{earliest}。") and f"{earliest}的时段" in reply
+
+
+def test_the_soonest_day_in_the_afternoon_keeps_the_afternoon(citizen):
+    earliest = first_day_listed(citizen.say("我要在芙蓉区预约结婚登记"))
+    reply = citizen.say("尽快吧 下午")
+    assert f"最早能约的是{earliest}" in reply and "下午的时段" in reply
+
+
 def test_a_bank_card_number_in_the_middle_of_a_booking_is_warned_about_and_the_booking_stays(citizen):
     citizen.say("下周三上午在芙蓉区登记结婚")
     reply = citizen.say("6222021234567890123")
@@ -418,6 +434,28 @@ def test_overseas_materials_go_to_the_provincial_federation_in_one_reply(citizen
 def test_giving_outside_hunan_is_told_this_account_serves_hunan(citizen, signed_list):
     reply = citizen.say("我想给武汉捐口罩")
     assert reply.startswith("本号服务湖南省内的爱心捐赠") and "官方渠道" in reply
+
+
+def test_a_donor_asking_for_a_phone_after_the_channels_hears_about_that_federations_line(citizen, signed_list):
+    citizen.say("我想给长沙捐款")
+    for follow_up in ("有没有电话", "怎么联系他们"):
+        reply = citizen.say(follow_up)
+        assert reply.startswith("长沙市慈善总会的咨询电话正在核实") and "12345" in reply
+        assert "人工客服" not in reply and "帮不上忙" not in reply
+
+
+def test_a_donor_asking_about_another_city_after_the_channels_keeps_the_gift(citizen, signed_list):
+    citizen.say("我想给长沙捐款")
+    reply = citizen.say("那株洲呢")
+    assert reply.startswith("【捐款】\n株洲市慈善总会") and "捐物资" not in reply
+    assert citizen.say("捐物资呢").startswith("【捐物资】\n株洲市慈善总会")
+
+
+def test_a_question_on_another_subject_after_the_channels_is_answered_as_usual(citizen, signed_list):
+    citizen.say("我想给长沙捐款")
+    reply = citizen.say("口罩怎么戴")
+    assert reply.startswith("【口罩怎么戴才正确？】") and "慈善总会" not in reply
+    assert "长沙市慈善总会" not in citizen.say("有没有电话"), "the channels are no longer the subject"
 
 
 def test_a_donor_who_names_nothing_is_asked_only_money_or_materials(citizen, signed_list):

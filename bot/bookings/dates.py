@@ -9,7 +9,8 @@ so any number of threads may call `parse_when` at once.
 
 It reads a date, a half-day and a clock time independently, so "下周三上午在芙蓉区登记结婚" gives
 the date and the half-day and leaves the office to `knowledge.offices`. Words that name a time but
-no one day ("月底前", "过几天", "下个月") give `unclear`, so the chat can re-ask with `EXAMPLES`.
+no one day ("月底前", "过几天", "下个月") give `unclear`, so the chat can re-ask with `EXAMPLES`;
+words asking for the first day there is ("尽快", "马上", "越早越好") give `soonest`.
 """
 
 from __future__ import annotations  # the field `date` would otherwise shadow the type in annotations
@@ -30,6 +31,7 @@ class When:
     half: str | None = None  # MORNING | AFTERNOON
     time: str | None = None  # "HH:MM"
     unclear: str | None = None  # words naming a time but no one day ("月底前"), when no date was read
+    soonest: bool = False  # "尽快", "最早哪天": the first day with room, when no date was read
 
 
 def parse_when(text: str, now: datetime) -> When:
@@ -47,7 +49,8 @@ def parse_when(text: str, now: datetime) -> When:
     half = period if period in (MORNING, AFTERNOON) else None
     if half is None and time:
         half = MORNING if time < "12:00" else AFTERNOON
-    return When(day, half, time, vague.group() if vague else None)
+    soonest = day is None and _SOONEST.search(words) is not None
+    return When(day, half, time, vague.group() if vague else None, soonest)
 
 
 # --- days named in words: 明天, 下周三, 七夕 -------------------------------------------------------
@@ -96,6 +99,10 @@ _THIS_MONTH_DAY = re.compile(r"(?:这个?|本)月\s*(\d{1,2})\s*[日号]")
 # A time but no one day: the chat re-asks with examples rather than guess.
 _VAGUE = re.compile(
     r"(?:(?:这个?|本)?月[底末尾]|过几天|几天[以之]?后|过一?段时间|近期|年[前后底]|春节|节[前后]|下个?月|[上中下]旬)(?:[之以]?[前后])?"
+)
+# Asking for the first day with room; read after numerals become digits (第一天 → 第1天).
+_SOONEST = re.compile(
+    r"尽快|尽早|马上|立刻|立即|赶紧|赶快|越快越好|越早越好|最早|最快|最近的?1天|早点|(?:能约|有空|有号)的?第1天|asap"
 )
 _NEXT_MONTH_DAY = re.compile(r"下个?月\s*(\d{1,2})\s*[日号]")
 # Not right after 上午/下午/晚上: "下午2.30" is a time.

@@ -6,7 +6,9 @@
 3. a digit picks from the numbered list the user last saw, whoever showed it (session.choices;
    a flow's own lists are read by the flow's step); a reply that shows no list clears it;
 4. the session's active flow; a flow that doesn't recognise the text lets it fall through,
-   and after the digression is answered the flow's prompt is repeated so it resumes;
+   and after the digression is answered the flow's prompt is repeated so it resumes; outside a
+   flow, a follow-up to the last answer (session.topic: "有没有电话" after a federation's
+   channels) is answered by that answer's handler;
 5. the intent the language stage (`bot.chat.nlu`: rules, then a trained classifier) decides,
    or its clarifying question (a numbered list of intents) when it is unsure; the handbook
    answers in-domain questions or honestly says what it doesn't cover. A message that is only a
@@ -70,6 +72,9 @@ FLOWS: dict[str, Flow] = {
     "donation": Flow(donation.continue_flow, donation.resume_prompt, frozenset({"donation", "donation_materials"})),
 }
 
+# Who reads a follow-up to an answer on each topic (None: the message is about something else).
+FOLLOW_UPS: dict[str, Callable[[Inbound, Session], Reply | None]] = {donation.TOPIC: donation.follow_up}
+
 
 # Replies that mean "I did not understand you"; a run of them offers a person.
 NOT_UNDERSTOOD = {"faq.not_covered", nlu.CLARIFY}
@@ -82,6 +87,8 @@ def route(message: Inbound, session: Session) -> Reply:
         return reply  # nothing new on the user's screen: the list and the count stand
     if not session.offered:
         session.forget_choices()  # the user no longer sees a list: a digit must not pick from an old one
+    if not session.told:
+        session.topic = {}  # nor the answer a follow-up would ask about
     return _count_understanding(reply, session)
 
 
@@ -169,7 +176,9 @@ def _in_flow(decision: nlu.Decision, message: Inbound, session: Session) -> Repl
             # A digression (say a handbook question mid-booking): answer, then resume the flow.
             return Text(f"{answer.content}\n\n{flow.resume_prompt(session)}", intent=answer.intent)
         return answer
-    return _by_intent(decision, message, session)
+    follow_up = FOLLOW_UPS.get(session.topic.get("topic"))
+    answer = follow_up(message, session) if follow_up else None
+    return answer or _by_intent(decision, message, session)
 
 
 # A clarifying question offers intents by name; picking "防疫知识问答" opens the handbook's categories.
