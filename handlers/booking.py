@@ -50,7 +50,7 @@ def resume_prompt(session: Session) -> str:
 
 def my_booking(message: Inbound, session: Session) -> Text:
     active = active_bookings(session)
-    return Text(say.my_bookings(active)) if active else _no_booking(session)
+    return Text(say.my_bookings(active)) if active else _no_booking(message, session, goal=None)
 
 
 def leave(message: Inbound, session: Session) -> Text:
@@ -129,7 +129,7 @@ def _manage(message: Inbound, session: Session, goal: str, lead: str) -> Text:
     """取消预约 / 改约: the user's active bookings; one is taken at once, several are listed to pick from."""
     active = active_bookings(session)
     if not active:
-        return _no_booking(session)
+        return _no_booking(message, session, goal)
     now = message.received_at
     steps.begin(session, goal)
     if len(active) == 1:
@@ -140,8 +140,15 @@ def _manage(message: Inbound, session: Session, goal: str, lead: str) -> Text:
     return _lead(lead, session, now)
 
 
-def _no_booking(session: Session) -> Text:
-    """Cancel, move or look up without a booking: say so, and offer to book (a digit starts it)."""
+def _no_booking(message: Inbound, session: Session, goal: str | None) -> Text:
+    """Cancel, move or look up without a booking: say so, and offer to book (a digit starts it).
+    Half-way through a new one, "不约了" drops the draft; asking to see or move the booking hears
+    it is not made yet, and the open question again."""
+    if session.flow == FLOW and session.data.get("goal") in (BOOK, WAITLIST):
+        if goal == CANCEL:
+            session.leave()
+            return Text(say.DRAFT_DROPPED)
+        return Text(f"{say.NOT_SUBMITTED}\n{steps.ask_next(session, message.received_at)}")
     session.offer(general.INTENT_CHOOSER, [{"intent": "booking"}])
     return Text(say.NO_BOOKING)
 

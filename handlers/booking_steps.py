@@ -57,6 +57,7 @@ _BACK = {
     ("改申请人", "改姓名", "改身份证", "改身份证号"): ("people", "tries"),
 }
 _ID_NUMBER = re.compile(r"\d{15,}[Xx]?")  # a long run of digits is an attempt at an ID number
+_ID_ATTEMPT = re.compile(r"(?<!\d)\d{17}X")  # ... and 17 digits then X can be nothing else
 
 # Corrections at the summary, in plain words: "第二个人身份证输错了，应该是…", "名字打错了".
 _FIELD_WORDS = (("id_number", ("身份证", "证件", "号码", "证号")), ("name", ("名字", "姓名", "名")))
@@ -93,6 +94,7 @@ def answer(message: Inbound, session: Session) -> str | None:
         _go_back(text, session, now)
         or _early_id_number(message, session, now)
         or _yes_before_the_summary(text, session, now)
+        or _correction_before_the_summary(message, text, session, now)
         or (step(message, text, session, now) if step else None)
         or _early_name(message, session, now)
     )
@@ -270,13 +272,12 @@ def _early_id_number(message: Inbound, session: Session, now: datetime) -> str |
     data = session.data
     if data.get("goal") not in (BOOK, WAITLIST) or data.get("step") in (NAME, ID, CONFIRM, WHICH):
         return None
-    number = valid_id_in(message.text)
-    if number is None:
-        return None
-    people = _people(session)
+    number, people = valid_id_in(message.text), _people(session)
     who = _first_without(people, "id_number")
     if who is None:
         return None
+    if number is None:
+        return _early_wrong_id_number(message, who, session, now)
     _update_person(session, who, id_number=number)
     kept = "身份证号"
     try:
@@ -287,6 +288,18 @@ def _early_id_number(message: Inbound, session: Session, now: datetime) -> str |
         _update_person(session, who, name=name)
         kept = "姓名和身份证号"
     return f"已记下{applicants.ORDINALS[who]}申请人的{kept}。\n{ask_next(session, now)}"
+
+
+def _early_wrong_id_number(message: Inbound, who: int, session: Session, now: datetime) -> str | None:
+    """An ID number ending in X that fails its check (no bank card ends in X): what is wrong with it."""
+    attempt = _ID_ATTEMPT.search(idcard.canonical(message.text))
+    if attempt is None:
+        return None
+    try:
+        idcard.parse(attempt.group())
+    except idcard.InvalidIdNumber as reason:
+        return f"{applicants.ORDINALS[who]}申请人的{reason}。\n{ask_next(session, now)}"
+    return None
 
 
 def _early_name(message: Inbound, session: Session, now: datetime) -> str | None:
@@ -316,6 +329,13 @@ def _yes_before_the_summary(text: str, session: Session, now: datetime) -> str |
     return f"还差一点信息才能确认：\n{ask_next(session, now)}"
 
 
+def _correction_before_the_summary(message: Inbound, text: str, session: Session, now: datetime) -> str | None:
+    """ "第一个名字错了，应该是王晓明" while the booking is still being filled in: corrected as at the summary."""
+    if session.data.get("step") in (CONFIRM, WHICH) or not any(w in text for w in _WRONG_WORDS):
+        return None
+    return _correct_applicant(message, text, session, now) if _people(session) else None
+
+
 def _correct_applicant(message: Inbound, text: str, session: Session, now: datetime) -> str | None:
     """ "第二个人身份证输错了，应该是…", "名字打错了": change only what is named, then the summary again."""
     new_id = valid_id_in(message.text)
@@ -335,7 +355,8 @@ def _correct_applicant(message: Inbound, text: str, session: Session, now: datet
         return _ask(session, WHICH, "\n".join([f"是哪一位申请人的{what}要改？回复数字：", *numbered(lines)]), choices)
     if new_id:
         _update_person(session, who, id_number=new_id)
-        errors = applicants.check_couple(_people(session), date.fromisoformat(session.data["date"]))
+        day = session.data.get("date")  # no day yet: the engine checks the couple when it books
+        errors = applicants.check_couple(_people(session), date.fromisoformat(day)) if day else {}
         if errors:
             return _refuse_fields(session, errors, "；".join(errors.values()), now)
         return f"好的，已改好{applicants.ORDINALS[who]}申请人的身份证号。\n{ask_next(session, now)}"

@@ -52,7 +52,7 @@ OUTSIDE_HUNAN = (
 
 # A bank-card-like number: 16–19 digits, maybe grouped by spaces or hyphens, that is not a valid
 # ID number (an applicant's ID is never a payment). Phones (11) and landlines (12) stay below it.
-_CARD_LIKE = re.compile(r"(?<!\d)\d(?:[\s-]?\d){15,18}(?![\d])")
+_CARD_LIKE = re.compile(r"(?<!\d)\d(?:[\s-]?\d){15,18}(?![\dXx])")  # an ID ends in X, a card never
 _PAYMENT_PHRASES = (
     "收款码", "付款码", "收钱码", "个人账户", "个人账号", "私人账户", "转账给我", "转给我", "打给我", "汇给我",
     "转账到", "汇款到", "打款", "扫码支付", "扫码付", "扫码转账", "卡号", "让我扫", "叫我扫", "要我扫",

@@ -316,6 +316,39 @@ def test_a_lone_name_typed_while_the_day_is_asked_is_kept_and_the_day_asked_agai
     assert "第一位申请人：张三" in citizen.say(HER)
 
 
+def test_a_name_said_to_be_wrong_before_the_summary_is_changed_and_the_open_question_asked_again(citizen):
+    citizen.say("下周三上午在芙蓉区登记结婚")
+    citizen.say("王小明")
+    reply = citizen.say("第一个名字错了 应该是王晓明")
+    assert reply.startswith("好的，已改好第一位申请人的姓名。") and "的时段" in reply
+    citizen.say("2")
+    citizen.say(HIM)
+    citizen.say("李四")
+    assert "第一位申请人：王晓明" in citizen.say(HER)
+
+
+def test_an_id_number_ending_in_x_that_fails_its_check_is_a_typo_not_a_payment(citizen):
+    mistyped = HER[:17] + "X"
+    assert HER[-1] != "X", "the test needs a number whose right check character is not X"
+    citizen.say("下周三上午在芙蓉区登记结婚")
+    reply = citizen.say(mistyped)
+    assert reply.startswith("第一位申请人的身份证号校验位不对") and "诈骗" not in reply
+
+
+def test_asking_for_my_booking_half_way_through_hears_it_is_not_made_yet(citizen):
+    citizen.say("下周三上午在芙蓉区登记结婚")
+    reply = citizen.say("我的预约")
+    assert reply.startswith("您还没有约上") and "的时段" in reply, "and the open question comes again"
+
+
+def test_saying_no_more_half_way_through_a_booking_drops_the_draft(citizen):
+    citizen.say("下周三上午在芙蓉区登记结婚")
+    citizen.say("2")
+    citizen.say("张三")
+    assert citizen.say("不约了").startswith("好的，这次预约不办了")
+    assert citizen.session.flow is None
+
+
 @pytest.mark.parametrize("text", ["马上", "周末", "方便"])
 def test_words_that_could_pass_as_names_are_not_taken_for_one(citizen, text):
     citizen.say("我要在芙蓉区预约结婚登记")
