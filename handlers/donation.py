@@ -67,7 +67,9 @@ _OTHER_PROVINCES = (
 )  # fmt: skip
 _PLATFORM_WORDS = ("平台", "网上捐", "网络捐", "在线捐", "腾讯公益", "支付宝", "轻松筹", "水滴筹", "微信捐")
 _PHONE_WORDS = ("电话", "联系方式", "咨询热线", "怎么联系")
-_CONTACT_WORDS = (*_PHONE_WORDS, "联系", "热线", "号码")  # right after the channels: "怎么联系他们"
+# Right after the channels: "怎么联系他们", "收货地址在哪".
+_CONTACT_WORDS = (*_PHONE_WORDS, "联系", "热线", "号码")
+_ADDRESS_WORDS = ("地址", "寄到哪", "寄哪", "送到哪", "送哪", "收货")
 
 
 # ---- recognising messages ---------------------------------------------------------------------
@@ -140,9 +142,10 @@ def follow_up(message: Inbound, session: Session) -> Text | None:
     words, found = compact(text), _read(text, asking=None)
     if _named_kind(words, asking=None) is None:
         found.pop("kind", None)  # "那株洲呢": the same gift, to another city
-    if not found and any(w in words for w in _CONTACT_WORDS):
+    asked = next((what for what, said in _ASKED_OF_RECEIVERS if any(w in words for w in said)), None)
+    if not found and asked:
         session.tell(TOPIC, **given)  # still about the same channels: another follow-up may come
-        return _phone_lines(given)
+        return _receivers_answer(given, asked)
     if not found or (set(found) == {"kind"} and is_question(text) and not matches(text)):
         return None  # "口罩怎么戴" names a material but asks the handbook
     if outside_hunan(text):
@@ -151,15 +154,23 @@ def follow_up(message: Inbound, session: Session) -> Text | None:
     return _next_step(session)
 
 
-def _phone_lines(given: dict) -> Text:
+_PHONE, _ADDRESS = "咨询电话", "收货地址"
+_ASKED_OF_RECEIVERS = ((_ADDRESS, _ADDRESS_WORDS), (_PHONE, _CONTACT_WORDS))
+
+
+def _receivers_answer(given: dict, asked: str) -> Text:
+    """The phone or address of whoever takes the gift just discussed; the list carries no
+    address, and a phone only once confirmed."""
     lines = []
     for receiver in dict.fromkeys(r for r in _receivers(given["kind"], given["region"], given["abroad"]) if r):
-        if receiver.phone == charity.UNVERIFIED:
-            lines.append(f"{receiver.name}的咨询电话正在核实，本号暂不提供，请以官方公告为准：{receiver.source}")
-        else:
+        if asked == _PHONE and receiver.phone != charity.UNVERIFIED:
             lines.append(f"{receiver.name}咨询电话：{receiver.phone}")
+        else:
+            lines.append(f"{receiver.name}的{asked}正在核实，本号暂不提供，请以官方公告为准：{receiver.source}")
+    if asked == _ADDRESS:
+        lines.append("寄送物资前请先与接收单位联系，确认需要的物资和收货地点。")
     lines.append("也可以拨打12345政务服务便民热线咨询。")
-    return _reply("\n".join(lines), "donation.phone")
+    return _reply("\n".join(lines), "donation.contact")
 
 
 def resume_prompt(session: Session) -> str:

@@ -46,7 +46,7 @@ SMALL_TALK = (
     (("好的", "好", "嗯", "嗯嗯", "哦", "噢", "ok", "收到", "知道了", "明白了", "行"), "好的，有需要随时找我。"),
 )  # fmt: skip
 _EVERY_PHRASE = sorted({phrase for phrases, _line in SMALL_TALK for phrase in phrases}, key=len, reverse=True)
-_FILLERS = re.compile(r"[啊呀呢吧哈嘛了的哦喔你您们同舟小助手]")
+_FILLERS = re.compile(r"[啊呀呢吧哈嘛吗了的哦喔啦咯嘞哒哟晒你您们同舟小助手]")  # 晒: Cantonese "多谢晒"
 _EMOJI_ONLY = re.compile(r"^[^\w]+$")  # after compact: no letter, digit or Chinese character left
 _ENGLISH = re.compile(r"^[a-z][a-z0-9'\s,.!?]*$")
 

@@ -484,6 +484,12 @@ def test_a_donor_asking_about_another_city_after_the_channels_keeps_the_gift(cit
     assert citizen.say("捐物资呢").startswith("【捐物资】\n株洲市慈善总会")
 
 
+def test_a_donor_asking_where_to_send_overseas_materials_hears_to_confirm_with_the_federation(citizen, signed_list):
+    citizen.say("我想捐一批口罩 从香港寄过来")
+    reply = citizen.say("收货地址在哪")
+    assert reply.startswith("湖南省慈善总会的收货地址正在核实") and "先与接收单位联系" in reply
+
+
 def test_a_question_on_another_subject_after_the_channels_is_answered_as_usual(citizen, signed_list):
     citizen.say("我想给长沙捐款")
     reply = citizen.say("口罩怎么戴")
@@ -508,6 +514,8 @@ def test_a_donor_who_names_nothing_is_asked_only_money_or_materials(citizen, sig
         ("👍", "收到您的表情"),
         ("hello, can you help me", "Hello"),
         ("你好", "您好"),
+        ("你是机器人吗", "我是“同舟”"),
+        ("多谢晒", "不客气"),
     ],
 )
 def test_small_talk_gets_a_warm_line_and_the_menu_and_is_not_logged(citizen, text, line):
