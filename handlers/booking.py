@@ -136,6 +136,8 @@ def _manage(message: Inbound, session: Session, goal: str, lead: str) -> Text:
         session.data.update(code=active[0].code, office_id=active[0].office_id)
         if goal == RESCHEDULE:
             named = steps.absorb(message.text, session, now)  # "改约到下周四上午"
+            if "date" not in session.data and (session.data.get("half") or session.data.get("time")):
+                session.data["date"] = active[0].date.isoformat()  # "改成下午": the same day, later
             return _lead(lead, session, now, show_taken=named)
     return _lead(lead, session, now)
 

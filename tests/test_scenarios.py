@@ -181,6 +181,12 @@ def test_the_brides_id_said_to_be_wrong_is_asked_for_again_and_nothing_else(citi
     assert "请核对预约信息" in summary and OTHER_WOMAN[-4:] in summary and "李四" in summary
 
 
+def test_moving_a_booking_to_the_afternoon_keeps_its_day(citizen):
+    book_next_wednesday_930(citizen)
+    reply = citizen.say("我想把时间改成下午")
+    assert "已记下：长沙市芙蓉区婚姻登记处｜12月2日（周三）｜下午。" in reply and "下午的时段" in reply
+
+
 def test_a_new_day_at_the_summary_changes_the_day_and_keeps_the_couple(citizen):
     at_the_summary(citizen)
     slots_shown = citizen.say("改到下周四上午")
