@@ -78,6 +78,26 @@ def test_citizens_own_words_reach_the_right_intent(text, intent):
     assert nlu.understand(text, NOW).intent == intent
 
 
+# Each pair shares the words (预约, 报名, 退, 查) but only one is this account's business: the other
+# office's, exam's or company's request is declined, not answered as a booking or a handbook question.
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("省肿瘤医院挂号怎么约", "out_of_scope"),
+        ("结婚登记怎么预约", "booking"),
+        ("驾照科目一怎么报名", "out_of_scope"),
+        ("防疫志愿者在哪报名", "volunteer"),
+        ("退掉明天的高铁票", "out_of_scope"),
+        ("把明天的登记预约退掉", "cancel_booking"),
+        ("查一下我的公积金", "out_of_scope"),
+        ("查一下我的登记预约", "my_booking"),
+        ("社保卡补办要多久", "out_of_scope"),
+    ],
+)
+def test_requests_that_only_sound_like_ours_are_told_apart(text, intent):
+    assert nlu.understand(text, NOW).intent == intent
+
+
 def test_valid_id_numbers_are_entities_shown_masked_only():
     decision = nlu.understand("我的身份证号是11010519491231002X", NOW)
     assert decision.entities["id_numbers"] == ["**************002X"]
