@@ -33,9 +33,10 @@ def start(message: Inbound, session: Session) -> Text:
     if not (session.flow == FLOW and session.data.get("goal") in (BOOK, WAITLIST) and message.kind == TEXT):
         steps.begin(session, BOOK)
     named = steps.absorb(message.text, session, now)
+    kept = steps.keep_applicants(message.text, session)  # "…我叫张伟 身份证4301…"
     active = active_bookings(session)
     lead = say.already_has_booking(active) if active else "好的，我们来预约结婚登记（疫情期间错峰办理）。"
-    return _lead(lead, session, now, show_taken=named)
+    return _lead(lead, session, now, show_taken=named, kept=kept)
 
 
 def continue_flow(message: Inbound, session: Session) -> Text | None:
@@ -155,10 +156,11 @@ def _no_booking(message: Inbound, session: Session, goal: str | None) -> Text:
     return Text(say.NO_BOOKING)
 
 
-def _lead(lead: str, session: Session, now: datetime, show_taken: bool = False) -> Text:
+def _lead(lead: str, session: Session, now: datetime, show_taken: bool = False, kept: str = "") -> Text:
     """`lead`, then the next question; `show_taken`: the message named an office, day or time, so
-    say how it was read (after the question is chosen, which drops a day that cannot be booked)."""
+    say how it was read (after the question is chosen, which drops a day that cannot be booked);
+    `kept`: the applicant data it carried, said the same way."""
     session.data["at"] = now.isoformat()
     question = steps.ask_next(session, now)
-    taken = steps.taken_so_far(session) if show_taken else ""
+    taken = "\n".join(line for line in (steps.taken_so_far(session) if show_taken else "", kept) if line)
     return Text("\n\n".join(part for part in (lead, taken, question) if part))

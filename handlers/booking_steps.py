@@ -92,7 +92,7 @@ def answer(message: Inbound, session: Session) -> str | None:
     step = _STEPS.get(session.data.get("step", ""))
     return (
         _go_back(text, session, now)
-        or _early_id_number(message, session, now)
+        or _early_applicants(message, session, now)
         or _yes_before_the_summary(text, session, now)
         or _correction_before_the_summary(message, text, session, now)
         or (step(message, text, session, now) if step else None)
@@ -107,15 +107,15 @@ def active_bookings(session: Session) -> list[engine.Booking]:
     return session.turn["active"]
 
 
+def valid_ids_in(text: str) -> list[str]:
+    """The valid ID numbers in the text (checksum, region and birth date right), canonical, in order."""
+    return [
+        n for n in dict.fromkeys(m.group() for m in _ID_NUMBER.finditer(idcard.canonical(text))) if idcard.is_valid(n)
+    ]
+
+
 def valid_id_in(text: str) -> str | None:
-    """The first valid ID number in the text (checksum, region and birth date right), canonical."""
-    for found in _ID_NUMBER.finditer(idcard.canonical(text)):
-        try:
-            idcard.parse(found.group())
-        except idcard.InvalidIdNumber:
-            continue
-        return found.group()
-    return None
+    return next(iter(valid_ids_in(text)), None)
 
 
 # ---- the steps: each reads the answer to its own question -------------------------------------
@@ -181,7 +181,9 @@ def _name_step(message: Inbound, text: str, session: Session, now: datetime) -> 
     number = _ID_NUMBER.search(flat)
     asks = is_question(message.text)
     try:
-        name = applicants.validate_name(_ID_NUMBER.sub("", flat) if number else message.text)
+        name = applicants.validate_name(
+            applicants.without_introduction(_ID_NUMBER.sub("", flat) if number else message.text)
+        )
     except applicants.InvalidName as reason:
         if asks or handbook.looks_like_question(message.text):
             return None
@@ -265,35 +267,53 @@ _STEPS = {
 # ---- corrections and early answers --------------------------------------------------------------
 
 
-def _early_id_number(message: Inbound, session: Session, now: datetime) -> str | None:
-    """A valid ID number before its question (at the office, date or slot step), perhaps with a
-    name ("张伟 4301…"): applicant data, kept for the first applicant still without a number, then
-    the question still open is asked."""
+def keep_applicants(text: str, session: Session) -> str:
+    """Applicant data anywhere in a message: valid ID numbers and the names introduced ("我叫张伟，
+    她叫李娜") or typed beside a number ("张伟 4301…"), kept for the applicants still without them;
+    what was kept, as one line ("" when nothing)."""
+    numbers = valid_ids_in(text)
+    names = applicants.introduced_names(text)
+    if not names and len(numbers) == 1:
+        try:
+            names = [applicants.validate_name(idcard.canonical(text).replace(numbers[0], ""))]
+        except applicants.InvalidName:
+            pass
+    if len(names) == 1 and len(numbers) == 1:  # one person's name and number
+        return _keep(session, [{"name": names[0], "id_number": numbers[0]}])
+    return _keep(session, [{"name": name} for name in names] + [{"id_number": number} for number in numbers])
+
+
+def _keep(session: Session, persons: list[dict]) -> str:
+    """Each person's fields for the applicant of that name, else the first still missing them all."""
+    kept = {}
+    for person in persons:
+        people = _people(session)
+        named = [i for i, p in enumerate(people) if person.get("name") and p.get("name") == person["name"]]
+        free = [i for i in (0, 1) if i >= len(people) or not any(people[i].get(f) for f in person)]
+        who = (named or free or [None])[0]
+        if who is not None:
+            _update_person(session, who, **person)
+            kept.setdefault(who, {}).update(person)
+    lines = []
+    for who, fields in sorted(kept.items()):
+        what = "和".join(label for field, label in (("name", "姓名"), ("id_number", "身份证号")) if field in fields)
+        lines.append(f"{applicants.ORDINALS[who]}申请人的{what}" + (f"：{fields['name']}" if "name" in fields else ""))
+    return f"已记下{'；'.join(lines)}。" if lines else ""
+
+
+def _early_applicants(message: Inbound, session: Session, now: datetime) -> str | None:
+    """Applicant data before its question (at the office, date or slot step): kept, then the
+    question still open is asked; an ID number ending in X that fails its check (no bank card ends
+    in X) is told what is wrong with it."""
     data = session.data
-    if data.get("goal") not in (BOOK, WAITLIST) or data.get("step") in (NAME, ID, CONFIRM, WHICH):
+    if data.get("goal") not in (BOOK, WAITLIST) or data.get("step") not in (OFFICE, DATE, SLOT):
         return None
-    number, people = valid_id_in(message.text), _people(session)
-    who = _first_without(people, "id_number")
-    if who is None:
-        return None
-    if number is None:
-        return _early_wrong_id_number(message, who, session, now)
-    _update_person(session, who, id_number=number)
-    kept = "身份证号"
-    try:
-        name = applicants.validate_name(idcard.canonical(message.text).replace(number, ""))
-    except applicants.InvalidName:
-        name = None
-    if name and not (who < len(people) and people[who].get("name")):
-        _update_person(session, who, name=name)
-        kept = "姓名和身份证号"
-    return f"已记下{applicants.ORDINALS[who]}申请人的{kept}。\n{ask_next(session, now)}"
-
-
-def _early_wrong_id_number(message: Inbound, who: int, session: Session, now: datetime) -> str | None:
-    """An ID number ending in X that fails its check (no bank card ends in X): what is wrong with it."""
+    kept = keep_applicants(message.text, session)
+    if kept:
+        return f"{kept}\n{ask_next(session, now)}"
     attempt = _ID_ATTEMPT.search(idcard.canonical(message.text))
-    if attempt is None:
+    who = _first_without(_people(session), "id_number")
+    if attempt is None or who is None:
         return None
     try:
         idcard.parse(attempt.group())
@@ -309,11 +329,8 @@ def _early_name(message: Inbound, session: Session, now: datetime) -> str | None
     if data.get("goal") not in (BOOK, WAITLIST) or data.get("step") not in (OFFICE, DATE, SLOT):
         return None
     name = applicants.persons_name(message.text)
-    who = _first_without(_people(session), "name") if name else None
-    if who is None:
-        return None
-    _update_person(session, who, name=name)
-    return f"已记下{applicants.ORDINALS[who]}申请人的姓名：{name}。\n{ask_next(session, now)}"
+    kept = _keep(session, [{"name": name}]) if name else ""
+    return f"{kept}\n{ask_next(session, now)}" if kept else None
 
 
 def _first_without(people: list[dict], field: str) -> int | None:

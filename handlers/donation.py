@@ -86,15 +86,7 @@ def looks_like_payment(text: str) -> bool:
     text, words = normalize(text), compact(text)
     if any(p in words for p in _PAYMENT_PHRASES) or (_TRANSFER in words and not matches(text)):
         return True
-    return any(not _is_id_number(found.group()) for found in _CARD_LIKE.finditer(text))
-
-
-def _is_id_number(digits: str) -> bool:
-    try:
-        idcard.parse(re.sub(r"[\s-]", "", digits))
-    except idcard.InvalidIdNumber:
-        return False
-    return True
+    return any(not idcard.is_valid(re.sub(r"[\s-]", "", found.group())) for found in _CARD_LIKE.finditer(text))
 
 
 def outside_hunan(text: str) -> bool:

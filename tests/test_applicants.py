@@ -169,3 +169,22 @@ def test_full_width_digits_are_read_as_the_same_number():
     full_width = number.translate(str.maketrans("0123456789X", "０１２３４５６７８９Ｘ"))
     assert idcard.parse(full_width) == idcard.parse(number)
     assert idcard.canonical(full_width) == number
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("下周五去岳麓区 我叫张伟 身份证430102199506151236", ["张伟"]),
+        ("女方是王芳，男方叫陈强", ["王芳", "陈强"]),
+        ("我是来预约的", []),
+        ("她是湘潭的", []),
+    ],
+)
+def test_names_introduced_in_a_message_are_found_and_nothing_else(text, names):
+    assert applicants.introduced_names(text) == names
+
+
+def test_the_words_introducing_a_name_are_not_part_of_it():
+    assert applicants.without_introduction("我叫欧阳娜娜") == "欧阳娜娜"
+    assert applicants.without_introduction("姓名：张三") == "张三"
+    assert applicants.without_introduction("张三") == "张三"

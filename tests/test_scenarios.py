@@ -322,6 +322,25 @@ def test_a_lone_name_typed_while_the_day_is_asked_is_kept_and_the_day_asked_agai
     assert "第一位申请人：张三" in citizen.say(HER)
 
 
+def test_a_first_message_with_office_day_name_and_id_number_keeps_them_all(citizen):
+    reply = citizen.say(f"你好 我和女朋友想下周五上午去岳麓区登记 我叫张伟 身份证{HIM}")
+    assert "已记下第一位申请人的姓名和身份证号：张伟。" in reply and "上午的时段" in reply
+    assert citizen.say("她叫李娜").startswith("已记下第二位申请人的姓名：李娜。")
+    assert citizen.say(HER).startswith("已记下第二位申请人的身份证号。")
+    summary = citizen.say("10点")
+    assert "第一位申请人：张伟" in summary and "第二位申请人：李娜" in summary
+
+
+def test_names_introduced_at_the_name_question_are_kept_without_the_introduction(citizen):
+    citizen.say("下周三上午在芙蓉区登记结婚")
+    citizen.say("2")
+    citizen.say("我叫王五")
+    citizen.say(f"身份证是{HIM}")
+    citizen.say("女方是赵六")
+    summary = citizen.say(HER)
+    assert "第一位申请人：王五" in summary and "第二位申请人：赵六" in summary
+
+
 def test_a_name_said_to_be_wrong_before_the_summary_is_changed_and_the_open_question_asked_again(citizen):
     citizen.say("下周三上午在芙蓉区登记结婚")
     citizen.say("王小明")

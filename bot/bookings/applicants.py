@@ -22,6 +22,13 @@ _CHINESE_NAME = re.compile(r"[\u3400-\u9fff]+(·[\u3400-\u9fff]+)*")
 _LATIN_NAME = re.compile(r"[A-Za-z]+([ '-][A-Za-z]+)*")
 
 
+# Words that introduce a person's name: "我叫张伟", "她叫李娜", "女方是王芳", "姓名：张三".
+_INTRODUCTION = re.compile(
+    r"(?:(?:我|他|她|男方|女方|新郎|新娘|老公|老婆|未婚夫|未婚妻|男朋友|女朋友|对象|爱人)的?(?:名字|姓名)?(?:叫做?|是)"
+    r"|(?:名字|姓名)(?:叫做?|是|[:：]))\s*"
+)
+
+
 class InvalidName(ValueError):
     """str(error) is the reason, in Chinese, without saying whose name it is."""
 
@@ -56,6 +63,23 @@ def persons_name(text: str) -> str | None:
         return None
     words = list(_name_tagger().cut(name))
     return name if len(words) == 1 and words[0].flag.startswith("nr") else None
+
+
+def without_introduction(text: str) -> str:
+    """The answer to "the name, please" without the words that introduce it ("我叫张伟" → "张伟")."""
+    introduced = _INTRODUCTION.match(normalize(text))
+    return normalize(text)[introduced.end() :] if introduced else text
+
+
+def introduced_names(text: str) -> list[str]:
+    """The names introduced anywhere in a message ("下周五去岳麓区 我叫张伟 她叫李娜"): after each
+    introduction, the word jieba's tagger reads as a person's name (so "我是来预约的" gives none)."""
+    normal, names = normalize(text), []
+    for introduced in _INTRODUCTION.finditer(normal):
+        first = next(iter(_name_tagger().cut(normal[introduced.end() :])), None)
+        if first is not None and first.flag.startswith("nr") and (name := persons_name(first.word)):
+            names.append(name)
+    return names
 
 
 @cache

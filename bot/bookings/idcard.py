@@ -76,6 +76,14 @@ def parse(id_number: str) -> IdInfo:
     return IdInfo(birth=birth, sex="男" if int(number[16]) % 2 else "女")
 
 
+def is_valid(id_number: str) -> bool:
+    try:
+        parse(id_number)
+    except InvalidIdNumber:
+        return False
+    return True
+
+
 def mask(id_number: str) -> str:
     """**************123X: enough for the citizen to recognise their number; with the keyed hash,
     the last 4 alone leave far too many candidates to recover the number without the key."""
