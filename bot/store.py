@@ -12,7 +12,9 @@ the booking and a failover cannot take it back.
 """
 
 import logging
+import os
 import sys
+import threading
 
 import redis
 from prometheus_client import Counter
@@ -152,8 +154,8 @@ def reachable() -> bool:
         return False
 
 
-# Source text → its Script. redis-py's Script runs EVALSHA and loads the text again when Redis has
-# forgotten it (a restart, a failover), so every Lua script in the service runs this one way.
+# Source text → its Script: the SHA that every call sends (EVALSHA, never the whole text), and
+# run_replicated's pipeline loads it again when Redis has forgotten it (a restart, a failover).
 _scripts: dict[str, redis.commands.core.Script] = {}
 
 
@@ -165,6 +167,55 @@ def script(source: str):
     return found
 
 
+class _Kept(threading.local):
+    """This thread's own connection for scripts, taken from the client's pool once and kept: every
+    chat turn runs two scripts, and checking a connection out of redis-py's pool and going through
+    its command layers cost more CPU than the script itself (README, "Performance")."""
+
+    connection = None
+    owner = None  # the client whose pool it came from: connect() makes a new one
+
+
+_kept = _Kept()
+# A forked child (gunicorn's workers, preloaded) must not share its parent's socket: two processes
+# reading one stream would take each other's replies.
+os.register_at_fork(after_in_child=lambda: setattr(_kept, "connection", None))
+
+
+def _kept_connection():
+    if _kept.connection is None or _kept.owner is not _client:
+        _kept.connection, _kept.owner = client().connection_pool.get_connection(), _client
+    connection = _kept.connection
+    # As the pool does at each checkout: a socket the server closed (a restart, a killed primary)
+    # reads as ready or raises, so it is replaced before a command goes out on it, not after.
+    try:
+        stale = connection.can_read()
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError):
+        stale = True
+    if stale:
+        connection.disconnect()
+        connection.connect()
+    return connection
+
+
 def run_script(source: str, keys=(), args=()):
     """Run `source` on the current client with `keys` and `args` in one round trip."""
-    return script(source)(keys=list(keys), args=list(args), client=client())
+    connection = _kept_connection()
+    command = ("EVALSHA", script(source).sha, len(keys), *keys, *args)
+    try:
+        try:
+            connection.send_command(*command, check_health=False)
+            return connection.read_response()
+        except redis.exceptions.NoScriptError:  # Redis restarted, or a new primary after a failover
+            connection.send_command("SCRIPT", "LOAD", source, check_health=False)
+            connection.read_response()
+            connection.send_command(*command, check_health=False)
+            return connection.read_response()
+    except redis.exceptions.ResponseError:
+        raise  # Redis answered: the next reply on this connection is the next command's
+    except BaseException:
+        # A timeout or a broken socket: the reply may still arrive, and must never be read as the
+        # next command's. The next call connects afresh (through the Sentinels, when configured).
+        _kept.connection = None
+        connection.disconnect()
+        raise

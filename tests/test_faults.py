@@ -313,6 +313,16 @@ def test_a_citizen_caught_in_a_redis_freeze_is_answered_normally_once_it_is_over
     assert "口罩" in chat.say("口罩怎么戴")
 
 
+def test_the_first_message_after_redis_was_killed_and_restarted_is_answered_normally(servers):
+    server = servers()
+    app = create_app(Config(redis_url=server.url))
+    chat = Chat(app, "o_after_the_restart")
+    assert "口罩" in chat.say("口罩怎么戴")
+    server.stop(signal.SIGKILL)  # the connection the app keeps is now closed by the other end
+    server.start_again()
+    assert "口罩" in chat.say("口罩怎么戴")
+
+
 @pytest.mark.parametrize("fsync", ["always", "everysec"])
 def test_every_booking_confirmed_before_redis_is_killed_is_there_after_the_restart(servers, fsync):
     """`everysec` too: Redis writes the AOF before it replies, so only a machine crash (not a killed process)
