@@ -25,6 +25,7 @@ MIN_ALTERNATIVES = 2
 ANSWER_SCORE = 0.4  # at or above: answer directly...
 CLEAR_LEAD = 0.93  # ...unless the runner-up scores at least this fraction of the top: then ask which
 FLOOR_SCORE = 0.25  # below: the handbook does not cover it
+NAMED_TOPIC_SCORE = 0.4  # below, a question naming a thing the handbook never mentions is not covered
 MAX_SUGGESTIONS = 3
 
 ANSWER, SUGGESTIONS, NOT_COVERED = "answer", "suggestions", "not_covered"
@@ -60,7 +61,9 @@ class Handbook:
         self.entries = tuple(entries)
         self.categories = tuple(categories)
         self.by_id = {entry.id: entry for entry in entries}
-        self._index = Index([[entry.question, *entry.alternatives] for entry in entries], synonyms)
+        self._index = Index(
+            [[entry.question, *entry.alternatives] for entry in entries], synonyms, [e.answer for e in entries]
+        )
 
     def search(self, question: str, limit: int = MAX_SUGGESTIONS) -> list[tuple[Entry, float]]:
         """The best-matching entries, best first, each with its 0–1 score."""
@@ -71,6 +74,11 @@ class Handbook:
         if not matches or matches[0][1] < FLOOR_SCORE:
             return Decision(NOT_COVERED, ())
         top = matches[0][1]
+        # A near miss ("狗狗要打什么疫苗", "隔离期间驾照过期了") matches the handbook's everyday words
+        # and names something it never speaks of. An urgent entry is answered all the same: a fever
+        # question with an odd word in it must still get the fever answer.
+        if top < NAMED_TOPIC_SCORE and not matches[0][0].urgent and self._index.unknown_nouns(question):
+            return Decision(NOT_COVERED, ())
         runner_up = matches[1][1] if len(matches) > 1 else 0.0
         if matches[0][0].urgent or (top >= ANSWER_SCORE and runner_up < CLEAR_LEAD * top):
             return Decision(ANSWER, (matches[0],))
@@ -138,7 +146,10 @@ def load_synonyms(path: Path | str = SYNONYMS_PATH) -> Synonyms:
     clash = next((word for word in off_topic if word in owner), None)
     if clash:
         raise HandbookError(f"{path}: '{clash}' is both off-topic and in synonym group {owner[clash]}")
-    return Synonyms(groups, fillers, off_topic)
+    everyday = data.get("everyday") or []
+    if not isinstance(everyday, list) or not all(isinstance(w, str) and w.strip() for w in everyday):
+        raise HandbookError(f"{path}: 'everyday' must be a list of words")
+    return Synonyms(groups, fillers, off_topic, everyday)
 
 
 def _read_yaml(path: Path | str):

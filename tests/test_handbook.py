@@ -151,6 +151,30 @@ def test_questions_outside_the_handbook_are_not_covered(shipped, question):
     assert shipped.decide(question).kind == handbook.NOT_COVERED
 
 
+@pytest.mark.parametrize("question", ["隔离期间能申请失业金吗", "隔离期间房东要赶我走"])
+def test_a_near_miss_naming_what_the_handbook_never_mentions_is_not_covered(shipped, question):
+    best, _score = shipped.search(question)[0]
+    assert best.category == "居家隔离与观察"  # it shares the isolation entries' words...
+    assert shipped.decide(question).kind == handbook.NOT_COVERED  # ...but asks about something else
+
+
+def test_a_family_word_the_handbook_never_uses_does_not_put_a_question_out_of_scope(tmp_path):
+    question = "姑妈家的喜酒能去吃吗"  # 姑妈: a noun no phrasing or answer uses
+    shipped_words = handbook.SYNONYMS_PATH.read_text(encoding="utf-8")
+    unlisted = re.sub(r"\neveryday: \[[^]]*\]", "", shipped_words)
+    assert unlisted != shipped_words
+    listed = handbook.load()
+    assert [entry.id for entry, _score in listed.decide(question).matches][:1] == ["go-wedding-banquet"]
+    without = handbook.load(synonyms_path=write(tmp_path, unlisted, "synonyms.yaml"))
+    assert without.decide(question).kind == handbook.NOT_COVERED
+
+
+def test_a_fever_question_naming_an_unknown_thing_still_gets_the_fever_answer(shipped):
+    decision = shipped.decide("发烧了浑身骨头疼")  # 骨头: in no entry, and the match is weak
+    assert decision.kind == handbook.ANSWER
+    assert decision.matches[0][0].id == "symptom-fever"
+
+
 # --- in chat ----------------------------------------------------------------------------------
 
 
