@@ -54,7 +54,7 @@ OUTSIDE_HUNAN = (
 # ID number (an applicant's ID is never a payment). Phones (11) and landlines (12) stay below it.
 _CARD_LIKE = re.compile(r"(?<!\d)\d(?:[\s-]?\d){15,18}(?![\dXx])")  # an ID ends in X, a card never
 _PAYMENT_PHRASES = (
-    "收款码", "付款码", "收钱码", "个人账户", "个人账号", "私人账户", "转账给我", "转给我", "打给我", "汇给我",
+    "收款码", "付款码", "收钱码", "个人账户", "个人账号", "私人账户", "转账给我", "转给我", "打钱给我", "汇给我",
     "转账到", "汇款到", "打款", "扫码支付", "扫码付", "扫码转账", "卡号", "让我扫", "叫我扫", "要我扫",
     "扫这个码", "扫这个二维码", "扫一下二维码",
 )  # fmt: skip

@@ -441,6 +441,11 @@ def test_payment_words_and_requests_to_scan_get_the_warning(citizen, text):
     assert citizen.say(text).startswith("请当心诈骗")
 
 
+def test_asking_staff_to_phone_back_is_no_payment_request(citizen):
+    reply = citizen.say("打字麻烦 让工作人员打给我")
+    assert "诈骗" not in reply and "12345" in reply
+
+
 def test_a_name_typed_at_the_wrong_moment_never_reaches_the_miss_list(citizen):
     citizen.say("张三")
     citizen.say("13812345678")
