@@ -106,9 +106,25 @@ class Synonyms:
         return any(word in text for word in self.off_topic)
 
 
+# A temperature said in words, as voice typing writes it ("三十七度六", "三十八度多"): the fever entries
+# and most residents write digits ("37度6").
+_SPOKEN_TEMPERATURE = re.compile(r"(三|四)十([一二三四五六七八九])?度([一二三四五六七八九])?")
+_DIGITS = {numeral: str(value) for value, numeral in enumerate("零一二三四五六七八九")}
+
+
+def _digits(match: re.Match) -> str:
+    tens, units, tenths = match.groups()
+    return _DIGITS[tens] + _DIGITS[units or "零"] + "度" + (_DIGITS[tenths] if tenths else "")
+
+
+def _clean(text: str) -> str:
+    """Normalised, without punctuation, temperatures in digits."""
+    return _SPOKEN_TEMPERATURE.sub(_digits, strip_punctuation(normalize(text)))
+
+
 def terms(text: str, synonyms: Synonyms) -> dict[str, list[str]]:
     """The text's terms in each view, after normalising and rewriting synonyms."""
-    text = synonyms.rewrite(strip_punctuation(normalize(text)))
+    text = synonyms.rewrite(_clean(text))
     return {
         "word": [w for w in tokenizer().cut_for_search(text) if w.strip()],
         "char": list(text),
@@ -118,7 +134,7 @@ def terms(text: str, synonyms: Synonyms) -> dict[str, list[str]]:
 
 def _plain(text: str, synonyms: Synonyms) -> str:
     """Normalised with synonyms rewritten and fillers as spaces, so that no word spans a filler."""
-    return synonyms.rewrite(strip_punctuation(normalize(text)), gap=" ")
+    return synonyms.rewrite(_clean(text), gap=" ")
 
 
 class _Field:

@@ -169,6 +169,13 @@ def test_a_family_word_the_handbook_never_uses_does_not_put_a_question_out_of_sc
     assert without.decide(question).kind == handbook.NOT_COVERED
 
 
+@pytest.mark.parametrize("question", ["夹了体温表三十七度九", "刚量了三十八度二要不要去医院"])
+def test_a_temperature_said_in_words_gets_the_fever_answer(shipped, question):
+    decision = shipped.decide(question)  # voice typing writes numbers in words
+    assert decision.kind == handbook.ANSWER
+    assert decision.matches[0][0].id == "symptom-fever"
+
+
 def test_a_fever_question_naming_an_unknown_thing_still_gets_the_fever_answer(shipped):
     decision = shipped.decide("发烧了浑身骨头疼")  # 骨头: in no entry, and the match is weak
     assert decision.kind == handbook.ANSWER
