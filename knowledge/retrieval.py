@@ -38,9 +38,10 @@ K1 = 1.2
 MIN_QUESTION_CHARS = 2  # after dropping fillers; "你好" leaves "好", which is no question
 B = 0.75
 
-# jieba dictionary tags that name a thing: common nouns, places, organisations, other proper nouns,
-# verbal nouns. Person names (nr) are left out: jieba's dictionary tags many everyday words so.
-NOUN_TAGS = frozenset({"n", "ns", "nt", "nz", "vn"})
+# The lines of jieba's dictionary ("word frequency tag") whose word of two or more characters is tagged
+# as a thing: a common noun, place, organisation, other proper noun, verbal noun. Person names (nr)
+# are left out: jieba's dictionary tags many everyday words so.
+_DICTIONARY_NOUN = re.compile(r"^([^ \n]{2,}) \d+ (?:n|ns|nt|nz|vn)\r?$", re.MULTILINE)
 
 _tokenizer: jieba.Tokenizer | None = None
 _nouns: frozenset[str] | None = None
@@ -60,15 +61,14 @@ def tokenizer() -> jieba.Tokenizer:
 
 
 def dictionary_nouns() -> frozenset[str]:
-    """The words of two or more characters that jieba's dictionary tags as nouns, read once (~0.3 s).
+    """The words jieba's dictionary tags as nouns, read once (~0.1 s).
 
     Read from the dictionary file rather than with jieba.posseg, whose tagger costs ~0.4 ms per
     question (its HMM) against a set lookup here."""
     global _nouns
     if _nouns is None:
         with tokenizer().get_dict_file() as file:
-            rows = (line.decode("utf-8").split() for line in file)
-            _nouns = frozenset(row[0] for row in rows if len(row) == 3 and len(row[0]) > 1 and row[2] in NOUN_TAGS)
+            _nouns = frozenset(_DICTIONARY_NOUN.findall(file.read().decode("utf-8")))
     return _nouns
 
 
