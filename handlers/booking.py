@@ -36,6 +36,9 @@ def start(message: Inbound, session: Session) -> Text:
     kept = steps.keep_applicants(message.text, session)  # "…我叫张伟 身份证4301…"
     active = active_bookings(session)
     lead = say.already_has_booking(active) if active else "好的，我们来预约结婚登记（疫情期间错峰办理）。"
+    elsewhere = None if steps.has_office(session) else offices.current().outside_hunan(message.text)
+    if elsewhere:  # "杭州的婚姻登记处怎么预约": not an office 1000 km away, and not silence either
+        lead = say.named_outside_hunan(elsewhere)
     return _lead(lead, session, now, show_taken=named, kept=kept)
 
 

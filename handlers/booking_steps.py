@@ -121,10 +121,16 @@ def valid_id_in(text: str) -> str | None:
 # ---- the steps: each reads the answer to its own question -------------------------------------
 
 
+def has_office(session: Session) -> bool:
+    """An office, a city or nearby offices are chosen or offered."""
+    return any(session.data.get(field) for field in ("office_id", "city", "nearby"))
+
+
 def _office_step(message: Inbound, text: str, session: Session, now: datetime) -> str | None:
     choice = _pick(text, session)
     if choice is None and not absorb(message.text, session, now):
-        return None
+        elsewhere = offices.current().outside_hunan(message.text)
+        return f"{say.named_outside_hunan(elsewhere)}\n{ask_next(session, now)}" if elsewhere else None
     if choice:
         session.data.update(choice)
     return ask_next(session, now)

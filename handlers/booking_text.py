@@ -246,6 +246,13 @@ def outside_hunan(km: float) -> str:
     )
 
 
+def named_outside_hunan(place: str) -> str:
+    return (
+        f"{place}不在湖南省内，本号只预约湖南省内的婚姻登记处。结婚登记要到一方常住户口所在地的婚姻登记处办理："
+        "户口在湖南的，回复户口所在的区县名（如“浏阳”）就能预约；双方户口都不在湖南的，请向户口所在地的民政部门咨询。"
+    )
+
+
 def already_booked_keeping_draft(problem: str, own: Booking | None, held: Sequence[int]) -> str:
     """An applicant already holds a booking: where to find it, and how to go on with this one."""
     where = f"就是本微信号的这个预约：{booking_line(own)}。要换时间请回复“改约”。" if own else FIND_ELSEWHERE

@@ -59,12 +59,6 @@ _PAYMENT_PHRASES = (
     "扫这个码", "扫这个二维码", "扫一下二维码",
 )  # fmt: skip
 _TRANSFER = "转账"  # a payment word, unless the message is about donating ("捐款能转账吗" gets the channels)
-# Places outside Hunan that donors name; this account serves Hunan only.
-_OTHER_PROVINCES = (
-    "北京", "天津", "上海", "重庆", "河北", "山西", "辽宁", "吉林", "黑龙江", "江苏", "浙江", "安徽", "福建",
-    "江西", "山东", "河南", "湖北", "武汉", "广东", "海南", "四川", "贵州", "云南", "陕西", "甘肃", "青海",
-    "内蒙古", "广西", "西藏", "宁夏", "新疆",
-)  # fmt: skip
 _PLATFORM_WORDS = ("平台", "网上捐", "网络捐", "在线捐", "腾讯公益", "支付宝", "轻松筹", "水滴筹", "微信捐")
 _PHONE_WORDS = ("电话", "联系方式", "咨询热线", "怎么联系")
 # Right after the channels: "怎么联系他们", "收货地址在哪".
@@ -92,7 +86,7 @@ def looks_like_payment(text: str) -> bool:
 def outside_hunan(text: str) -> bool:
     """Giving to a place outside Hunan ("想给武汉捐口罩"), when no Hunan city is named too."""
     words = compact(text)
-    return any(p in words for p in _OTHER_PROVINCES) and charity.current().find_region(words) is None
+    return any(p in words for p in offices.OTHER_PROVINCES) and charity.current().find_region(words) is None
 
 
 # ---- handlers -----------------------------------------------------------------------------------

@@ -20,6 +20,22 @@ UNVERIFIED = "待核实"
 
 DEFAULT_PATH = Path(__file__).with_name("offices.yaml")
 
+# Where Hunan ends, for messages that name another place: the other provincial-level divisions
+# (民政部《中华人民共和国行政区划》; Hong Kong, Macao and Taiwan are overseas for donated materials, so
+# not listed) and the cities outside Hunan people most often name. Left out: names that are also
+# streets or words in Hunan (中山路, 吉祥).
+OTHER_PROVINCES = (
+    "北京", "天津", "上海", "重庆", "河北", "山西", "辽宁", "吉林", "黑龙江", "江苏", "浙江", "安徽", "福建",
+    "江西", "山东", "河南", "湖北", "武汉", "广东", "海南", "四川", "贵州", "云南", "陕西", "甘肃", "青海",
+    "内蒙古", "广西", "西藏", "宁夏", "新疆",
+)  # fmt: skip
+OTHER_CITIES = (
+    "广州", "深圳", "东莞", "佛山", "珠海", "惠州", "汕头", "杭州", "宁波", "温州", "义乌", "南京", "苏州", "无锡",
+    "成都", "西安", "郑州", "合肥", "南昌", "赣州", "九江", "萍乡", "福州", "厦门", "贵阳", "遵义", "昆明",
+    "南宁", "桂林", "柳州", "海口", "三亚", "济南", "青岛", "大连", "沈阳", "长春", "哈尔滨", "石家庄",
+    "太原", "呼和浩特", "兰州", "西宁", "银川", "乌鲁木齐", "拉萨", "宜昌", "荆州", "襄阳",
+)  # fmt: skip
+
 HUNAN_CITIES = (
     "长沙市",
     "株洲市",
@@ -109,6 +125,13 @@ class Registry:
             narrowed = [office for office in districts if office.city in cities]
             return _in_file_order(narrowed or districts, self._offices)
         return [office for office in self._offices if office.city in cities]
+
+    def outside_hunan(self, text: str) -> str | None:
+        """The place outside Hunan the text names ("杭州的婚姻登记处", "我在深圳"), when it names no
+        Hunan city or county too ("在深圳打工，户口在浏阳" is ours)."""
+        words = normalize(text)
+        named = next((place for place in (*OTHER_PROVINCES, *OTHER_CITIES) if place in words), None)
+        return named if named and not self.find(words) else None
 
     def nearest(self, lat: float, lng: float, n: int = 3) -> list[tuple[Office, float]]:
         """The n offices closest to a point, with the great-circle distance in km."""

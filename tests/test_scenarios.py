@@ -579,6 +579,17 @@ def test_a_handbook_question_about_parcels_is_answered_not_declined(citizen):
 # ---- where the user is ------------------------------------------------------------------------------
 
 
+def test_a_registry_outside_hunan_named_in_words_is_explained_and_the_county_asked(citizen):
+    reply = citizen.say("杭州的婚姻登记处怎么预约")
+    assert reply.startswith("杭州不在湖南省内") and "户口所在" in reply and "哪个登记处" in reply
+    assert citizen.say("深圳").startswith("深圳不在湖南省内")
+    assert "浏阳市婚姻登记处可预约的日期" in citizen.say("浏阳")
+
+
+def test_working_elsewhere_with_a_hunan_household_register_books_at_home(citizen):
+    assert "已记下：浏阳市婚姻登记处。" in citizen.say("我在深圳打工 户口在浏阳 想预约登记")
+
+
 def test_a_location_outside_hunan_says_so_and_asks_for_the_county(citizen):
     reply = citizen.send_location(39.90, 116.40)  # Beijing
     assert "不在湖南省内" in reply and "区县" in reply and "离您最近" not in reply
