@@ -64,6 +64,7 @@ class Handbook:
         self._index = Index(
             [[entry.question, *entry.alternatives] for entry in entries], synonyms, [e.answer for e in entries]
         )
+        self._related: dict[tuple[str, int], tuple[Entry, ...]] = {}
 
     def search(self, question: str, limit: int = MAX_SUGGESTIONS) -> list[tuple[Entry, float]]:
         """The best-matching entries, best first, each with its 0–1 score."""
@@ -90,8 +91,13 @@ class Handbook:
 
     def related(self, entry: Entry, limit: int = 2) -> list[Entry]:
         """Other entries a reader of `entry` is likely to want next: the nearest by its own question."""
-        nearest = self.search(entry.question, limit + 1)
-        return [other for other, _score in nearest if other.id != entry.id][:limit]
+        # The same for every reader of the entry, and ranking costs more than answering: kept per
+        # entry for this handbook's life (a reload builds a new Handbook).
+        key = (entry.id, limit)
+        if key not in self._related:
+            nearest = self.search(entry.question, limit + 1)
+            self._related[key] = tuple(other for other, _score in nearest if other.id != entry.id)[:limit]
+        return list(self._related[key])
 
 
 def load(path: Path | str = HANDBOOK_PATH, synonyms_path: Path | str = SYNONYMS_PATH) -> Handbook:
