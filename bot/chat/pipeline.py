@@ -100,7 +100,8 @@ def answer(inbound: m.Inbound, session: m.Session, notices: Sequence[str] = ()) 
     notices that waited for them (told before the answer)."""
     # Handlers analyse at most MAX_TEXT_CHARS: a 20,000-digit text would overflow int conversion and
     # 20,000 characters cost seconds of word segmentation, and no real question is that long.
-    inbound = replace(inbound, text=inbound.text[:MAX_TEXT_CHARS])
+    if len(inbound.text) > MAX_TEXT_CHARS:
+        inbound = replace(inbound, text=inbound.text[:MAX_TEXT_CHARS])
     reply = router.route(inbound, session)
     if notices and isinstance(reply, Text):
         reply = replace(reply, content=inbox.with_notices(notices, reply.content))
@@ -116,4 +117,5 @@ def _paged(reply: Reply, session: m.Session) -> Reply:
         return reply
     pages = render.paginate(reply.content)
     session.pages = pages[1:]
-    return replace(reply, content=render.with_more_hint(pages[0], len(pages) > 1))
+    content = render.with_more_hint(pages[0], len(pages) > 1)
+    return reply if content == reply.content else replace(reply, content=content)  # most replies fit as they are
