@@ -1,6 +1,6 @@
 """What a citizen's free text asks for: a classifier trained at start-up on the utterance bank.
 
-The bank (`knowledge/utterances/`, see its README) has a train split, two dev splits and held-out
+The bank (`knowledge/utterances/`, see its README) has a train split, four dev splits and held-out
 test splits. The model learns from train only; the candidates were compared on the dev splits
 together (`python -m knowledge.intents` prints the comparison) and the clarifying thresholds are
 chosen there by `choose_thresholds`, so nothing here is a hand-tuned weight. The test splits are
@@ -64,7 +64,7 @@ class Guess:
 
 
 def split(name: str) -> list[tuple[str, str]]:
-    """(text, intent) pairs of one split: "train", "dev", "dev2" or a held-out "test*" (those by persona)."""
+    """(text, intent) pairs of one split: "train", a "dev*" or a held-out "test*" (the later ones by persona)."""
     path = BANK / f"{name}.yaml"
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     groups = [persona["says"] for persona in raw["personas"]] if "personas" in raw else [raw]
@@ -77,7 +77,7 @@ def split(name: str) -> list[tuple[str, str]]:
     return pairs
 
 
-DEV_SPLITS = ("dev", "dev2", "dev3")  # model choice and thresholds; never trained on
+DEV_SPLITS = ("dev", "dev2", "dev3", "dev4")  # model choice and thresholds; never trained on
 
 
 def development(names: tuple[str, ...] = DEV_SPLITS) -> list[tuple[str, str]]:
@@ -330,8 +330,9 @@ def _fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-# The comparison's groups: dev + dev2 were tuned on for days; dev3 (newer people) shows what they no longer can.
-DEV_GROUPS = (("dev+dev2", ("dev", "dev2")), ("dev3", ("dev3",)))
+# The comparison's groups: dev + dev2 were tuned on for days, dev3 in the first round of 2026-12-04;
+# dev4 (newer people still) shows what the older ones no longer can.
+DEV_GROUPS = (("dev+dev2", ("dev", "dev2")), ("dev3", ("dev3",)), ("dev4", ("dev4",)))
 
 
 @dataclass(frozen=True)
@@ -373,7 +374,8 @@ if __name__ == "__main__":
     argparse.ArgumentParser(description="Compare the candidate intent classifiers on the dev splits.").parse_args()
     sizes = ", ".join(f"{group} {len(development(names))}" for group, names in DEV_GROUPS)
     print(f"dev messages: {sizes}; cost = {WRONG_COSTS_QUESTIONS} × wrong + asked, thresholds chosen on all of them")
-    print(f"{'':<24}{'top-1':^18}{'out of scope declined':^24}")
+    width = 9 * len(DEV_GROUPS)
+    print(f"{'':<24}{'top-1':^{width}}{'out of scope declined':^{width}}")
     print(
         f"{'candidate':<24}" + "".join(f"{group:>9}" for group, _ in DEV_GROUPS) * 2 + "  thresholds  wrong asked cost"
     )
