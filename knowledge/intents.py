@@ -15,6 +15,7 @@ thread of a worker.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -136,6 +137,9 @@ CANDIDATES = ("logistic_regression", "linear_svc", "nearest_neighbours", "comple
 CHOSEN = "linear_svc"  # the lowest cost on the dev splits (`python -m knowledge.intents`, README)
 
 
+TEXTS_KEPT = 4096  # guesses kept per model: a few hours of distinct messages, well under a megabyte
+
+
 class Scorer:
     """A fitted linear model as plain arrays — what predicting needs, without scikit-learn.
 
@@ -151,6 +155,9 @@ class Scorer:
         self._parts = [(self._chars, vocabularies[0], idfs[0]), (_words, vocabularies[1], idfs[1])]
         self._offsets = np.cumsum([0, len(vocabularies[0])])
         self._coef, self._intercept = np.asarray(coef), np.asarray(intercept)
+        # Citizens send the same short texts again and again (你好, 预约, 谢谢, 取消预约): a text's guess
+        # is kept, so a repeat costs a lookup instead of the features and the product.
+        self._guesses = functools.lru_cache(maxsize=TEXTS_KEPT)(self._guess)
 
     @classmethod
     def of(cls, pipeline) -> Scorer:
@@ -163,6 +170,9 @@ class Scorer:
         return [self.guess(text) for text in texts]
 
     def guess(self, text: str) -> Guess:
+        return self._guesses(text)
+
+    def _guess(self, text: str) -> Guess:
         return _best_two(self.classes, self.probabilities(text))
 
     def probabilities(self, text: str) -> np.ndarray:
