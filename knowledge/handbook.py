@@ -6,6 +6,7 @@ app calls it at start-up so a broken file stops the start and jieba's ~0.6 s is 
 """
 
 import datetime
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,9 @@ class Decision:
     matches: tuple[tuple[Entry, float], ...]  # ANSWER: the one entry; SUGGESTIONS: up to 3; NOT_COVERED: none
 
 
+QUESTIONS_KEPT = 4096  # decisions kept per handbook: a few hours of distinct questions
+
+
 class Handbook:
     def __init__(self, entries: list[Entry], categories: list[str], synonyms: Synonyms):
         self.entries = tuple(entries)
@@ -65,12 +69,18 @@ class Handbook:
             [[entry.question, *entry.alternatives] for entry in entries], synonyms, [e.answer for e in entries]
         )
         self._related: dict[tuple[str, int], tuple[Entry, ...]] = {}
+        # The same question comes again (from many residents, and twice in one message when the router
+        # asks whether a digression is a question): its decision is kept for this handbook's life.
+        self._decisions = functools.lru_cache(maxsize=QUESTIONS_KEPT)(self._decide)
 
     def search(self, question: str, limit: int = MAX_SUGGESTIONS) -> list[tuple[Entry, float]]:
         """The best-matching entries, best first, each with its 0–1 score."""
         return [(self.entries[number], score) for number, score in self._index.rank(question, limit)]
 
     def decide(self, question: str) -> Decision:
+        return self._decisions(question)
+
+    def _decide(self, question: str) -> Decision:
         matches = self.search(question, MAX_SUGGESTIONS)
         if not matches or matches[0][1] < FLOOR_SCORE:
             return Decision(NOT_COVERED, ())
