@@ -20,6 +20,8 @@ from knowledge import handbook
 from knowledge.normalize import compact, is_question
 
 CHOOSER = "handbook"
+TOPIC = "handbook"  # the entry just answered: "那小孩呢" asks the same about someone else
+_ELLIPSIS = re.compile(r"^(?:那么?|那要是|那如果)?(.{1,8}?)(?:呢|怎么样|怎么办|咋办|也[要能是]吗?|也一样吗?)$")
 _LONG_NUMBER = re.compile(r"\d{7,}")  # a phone or ID number: personal, whatever else the message says
 _NAME_LIKE_CHARS = 4  # a short statement is more likely a name than a question
 
@@ -47,6 +49,23 @@ def ask(message: Inbound, session: Session) -> Text:
     if decision.kind == handbook.SUGGESTIONS:
         return _suggestions([entry for entry, _score in decision.matches], session)
     return _not_covered(book, session, recorded)
+
+
+def follow_up(message: Inbound, session: Session) -> Text | None:
+    """ "那小孩呢" right after an answer: the question just answered, asked about what the follow-up
+    names; None when the follow-up and that question together find no one answer."""
+    short = _ELLIPSIS.match(compact(message.text))
+    entry = handbook.current().by_id.get(session.topic.get("entry", ""))
+    if short is None or entry is None:
+        return None
+    book = handbook.current()
+    named = {e.id for e, score in book.search(short.group(1), limit=10) if score >= handbook.ANSWER_SCORE}
+    # The entries about what the follow-up names, nearest the question just answered first: the
+    # one answered when it is alone, else the nearest few offered.
+    nearest = [e for e, _ in book.search(f"{entry.question} {short.group(1)}", limit=20) if e.id in named]
+    if len(nearest) > 1:
+        return _suggestions(nearest[: handbook.MAX_SUGGESTIONS], session)
+    return _answer(book, nearest[0], session) if nearest else None
 
 
 def worth_recording(text: str) -> bool:
@@ -84,6 +103,7 @@ def looks_like_question(text: str) -> bool:
 
 
 def _answer(book: handbook.Handbook, entry: handbook.Entry, session: Session) -> Text:
+    session.tell(TOPIC, entry=entry.id)
     reviewed = entry.reviewed
     lines = [
         f"【{entry.question}】",

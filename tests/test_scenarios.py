@@ -576,6 +576,27 @@ def test_a_handbook_question_about_parcels_is_answered_not_declined(citizen):
     assert citizen.say("收快递会不会传染病毒").startswith("【")
 
 
+def test_a_follow_up_right_after_an_answer_asks_the_same_about_someone_else(citizen):
+    citizen.say("老人怎么预防")
+    assert citizen.say("那孕妇呢").startswith("【孕妇要注意什么？")
+
+
+def test_a_follow_up_naming_a_thing_gets_that_things_answer(citizen):
+    citizen.say("家里要怎么消毒")
+    assert citizen.say("那快递呢").startswith("【收快递、拿外卖会不会被传染？】")
+
+
+def test_a_request_of_its_own_after_an_answer_is_not_read_as_a_follow_up(citizen):
+    citizen.say("口罩多久换一次")
+    assert citizen.say("那我的预约呢").startswith("您目前没有有效的结婚登记预约")
+
+
+def test_a_follow_up_that_fits_several_answers_offers_them_nearest_first(citizen):
+    citizen.say("发烧了怎么办")
+    reply = citizen.say("那小孩呢")
+    assert reply.startswith("您想问的是不是下面这些？") and "1. 孩子发烧了要去医院吗？" in reply
+
+
 # ---- where the user is ------------------------------------------------------------------------------
 
 

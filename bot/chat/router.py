@@ -72,8 +72,13 @@ FLOWS: dict[str, Flow] = {
     "donation": Flow(donation.continue_flow, donation.resume_prompt, frozenset({"donation", "donation_materials"})),
 }
 
+# What a message asks for whatever was answered before it ("那我的预约呢" after a handbook answer).
+REQUESTS = frozenset({"booking", "my_booking", "cancel_booking", "reschedule", "ceremony", "volunteer", "donation"})
 # Who reads a follow-up to an answer on each topic (None: the message is about something else).
-FOLLOW_UPS: dict[str, Callable[[Inbound, Session], Reply | None]] = {donation.TOPIC: donation.follow_up}
+FOLLOW_UPS: dict[str, Callable[[Inbound, Session], Reply | None]] = {
+    donation.TOPIC: donation.follow_up,
+    handbook.TOPIC: handbook.follow_up,
+}
 
 
 # Replies that mean "I did not understand you"; a run of them offers a person.
@@ -176,7 +181,8 @@ def _in_flow(decision: nlu.Decision, message: Inbound, session: Session) -> Repl
             # A digression (say a handbook question mid-booking): answer, then resume the flow.
             return Text(f"{answer.content}\n\n{flow.resume_prompt(session)}", intent=answer.intent)
         return answer
-    follow_up = FOLLOW_UPS.get(session.topic.get("topic"))
+    topic = session.topic.get("topic")
+    follow_up = FOLLOW_UPS.get(topic) if decision.intent == topic or decision.intent not in REQUESTS else None
     answer = follow_up(message, session) if follow_up else None
     return answer or _by_intent(decision, message, session)
 
