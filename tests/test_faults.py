@@ -323,11 +323,11 @@ def test_the_first_message_after_redis_was_killed_and_restarted_is_answered_norm
     assert "口罩" in chat.say("口罩怎么戴")
 
 
-@pytest.mark.parametrize("fsync", ["always", "everysec"])
-def test_every_booking_confirmed_before_redis_is_killed_is_there_after_the_restart(servers, fsync):
-    """`everysec` too: Redis writes the AOF before it replies, so only a machine crash (not a killed process)
-    can lose the last second under it; README's recommended settings explain the choice."""
-    server = servers("--appendonly", "yes", "--appendfsync", fsync)
+def test_every_booking_confirmed_before_redis_is_killed_is_there_after_the_restart(servers):
+    """Under `appendfsync always`, README's setting for a single Redis. Not under `everysec`: while a
+    slow fsync is still running, Redis holds back the AOF write for up to 2 s and replies all the same,
+    so a killed process can lose bookings already confirmed (seen on a busy machine: 2 of 60)."""
+    server = servers("--appendonly", "yes", "--appendfsync", "always")
     store.connect(server.url)
     places = open_places(NOW, 400)
     confirmed, lock = [], threading.Lock()
