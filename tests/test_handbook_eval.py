@@ -19,6 +19,7 @@ TOP3_TARGET = 0.99
 # failures (insurance claims, exams, pets, vaccines abroad), and the whole file reads 94.7%.
 DECLINED_TARGET = 0.94
 NOT_TURNED_AWAY_TARGET = 0.98  # residents' dev questions answered or offered suggestions, not declined
+URGENT_DIRECT_TARGET = 0.95  # fever, cough, contact: answered outright by the right entry
 OUT_OF_SCOPE_PATH = Path(__file__).with_name("handbook_eval_out_of_scope.yaml")
 
 
@@ -53,3 +54,20 @@ def test_dev_questions_are_not_turned_away_as_not_covered():
     kept = 1 - len(declined) / len(questions)
     print(f"\ndev questions: {len(questions)} asked, not declined {kept:.1%}", *declined)
     assert kept >= NOT_TURNED_AWAY_TARGET
+
+
+def test_dev_fever_cough_and_contact_questions_get_their_answer_outright():
+    """Where a list of guesses costs most (urgent entries), the resident gets the right answer at
+    once, with its "seek care when …", not suggestions or "not covered"."""
+    book = handbook.load()
+    questions = yaml.safe_load(EVAL_PATH.read_text(encoding="utf-8"))
+    urgent = [item for item in questions if book.by_id[item["id"]].urgent]
+    direct = [item for item in urgent if _answered_by(book, item)]
+    missed = [item["q"] for item in urgent if item not in direct]
+    print(f"\ndev urgent questions: {len(urgent)} asked, answered outright {len(direct) / len(urgent):.1%}", *missed)
+    assert len(direct) / len(urgent) >= URGENT_DIRECT_TARGET
+
+
+def _answered_by(book: handbook.Handbook, item: dict) -> bool:
+    decision = book.decide(item["q"])
+    return decision.kind == handbook.ANSWER and decision.matches[0][0].id == item["id"]
