@@ -5,6 +5,7 @@ of thing arrived, and its few useful fields. A voice message with speech recogni
 here as text, so every handler that understands words understands speech too.
 """
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -17,6 +18,10 @@ SUBSCRIBE = "subscribe"
 UNSUBSCRIBE = "unsubscribe"
 MEDIA = "media"  # image, video, short video, link, voice without recognition: nothing to read
 SILENT = "silent"  # events WeChat sends for information only: answer `success`
+
+
+_NUMERALS = "一二三四五六七八九十"
+_ORDINAL = re.compile(rf"第([1-9]|[{_NUMERALS}])个?")
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,11 @@ class Session:
         self.chooser, self.choices, self.offered = chooser, [dict(c) for c in choices], True
 
     def picked(self, text: str) -> dict | None:
-        """The item of the last list shown that `text` (a bare digit, already compacted) names."""
+        """The item of the last list shown that `text` (already compacted) names: a bare digit, or
+        an ordinal ("第一个", "第2个")."""
+        ordinal = _ORDINAL.fullmatch(text)
+        if ordinal:
+            text = ordinal.group(1) if ordinal.group(1).isdigit() else str(_NUMERALS.index(ordinal.group(1)) + 1)
         if text.isascii() and text.isdigit() and 1 <= int(text) <= len(self.choices):
             return dict(self.choices[int(text) - 1])
         return None

@@ -148,13 +148,12 @@ def _manage(message: Inbound, session: Session, goal: str, lead: str) -> Text:
 
 def _no_booking(message: Inbound, session: Session, goal: str | None) -> Text:
     """Cancel, move or look up without a booking: say so, and offer to book (a digit starts it).
-    Half-way through a new one, "不约了" drops the draft; asking to see or move the booking hears
-    it is not made yet, and the open question again."""
+    Half-way through a new one, "不约了" is asked whether to drop the draft, and asking to see or
+    move the booking hears it is not made yet; then the open question again."""
     if session.flow == FLOW and session.data.get("goal") in (BOOK, WAITLIST):
-        if goal == CANCEL:
-            session.leave()
-            return Text(say.DRAFT_DROPPED)
-        return Text(f"{say.NOT_SUBMITTED}\n{steps.ask_next(session, message.received_at)}")
+        # "不约了" is asked back, not obeyed: a draft lost to a misread message cannot be got back.
+        lead = say.DROP_DRAFT_QUESTION if goal == CANCEL else say.NOT_SUBMITTED
+        return Text(f"{lead}\n{steps.ask_next(session, message.received_at)}")
     session.offer(general.INTENT_CHOOSER, [{"intent": "booking"}])
     return Text(say.NO_BOOKING)
 

@@ -46,7 +46,10 @@ OFFICE, DATE, SLOT, NAME, ID, CONFIRM, PICK, WHICH = "office", "date", "slot", "
 
 MAX_TRIES = 3
 
-_YES = {"确认", "确定", "确认预约", "确认提交", "提交", "是", "是的", "对", "好", "好的", "可以", "没问题", "ok", "yes"}
+_YES = {
+    "确认", "确定", "确认预约", "确认提交", "提交", "是", "是的", "对", "对的", "好", "好的", "好嘞", "可以", "可以的",
+    "行", "没问题", "冇问题", "要得", "ok", "yes",
+}  # fmt: skip
 _RETRY = {"重试", "再试", "再试一次", "重新填", "重新填写"}
 _WAITLIST_WORDS = ("候补", "排队", "等空位")
 # Going back: the words, and the answers they forget (everything else is kept).

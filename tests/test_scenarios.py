@@ -366,12 +366,27 @@ def test_asking_for_my_booking_half_way_through_hears_it_is_not_made_yet(citizen
     assert reply.startswith("您还没有约上") and "的时段" in reply, "and the open question comes again"
 
 
-def test_saying_no_more_half_way_through_a_booking_drops_the_draft(citizen):
+def test_saying_no_more_half_way_through_a_booking_is_asked_back_and_cancel_drops_the_draft(citizen):
     citizen.say("下周三上午在芙蓉区登记结婚")
     citizen.say("2")
     citizen.say("张三")
-    assert citizen.say("不约了").startswith("好的，这次预约不办了")
+    reply = citizen.say("不约了")
+    assert reply.startswith("这份预约还没提交。要放弃它，请回复“取消”") and "第一位申请人的18位身份证号" in reply
+    assert citizen.session.flow == "booking", "a misread message must not lose the draft"
+    assert citizen.say("取消").startswith("好的，已退出当前操作。")
     assert citizen.session.flow is None
+
+
+def test_a_hunan_booking_in_dialect_is_understood_to_the_end(citizen):
+    citizen.say("我屋里伢子想约个日子扯结婚证 在宁乡")
+    citizen.say("后天")
+    assert "下午的时段" in citizen.say("下昼")
+    assert "第一位申请人的姓名" in citizen.say("第一个")
+    citizen.say("劉德華")
+    citizen.say(HIM)
+    assert citizen.say("那个女的叫周慧敏").startswith("请发送第二位申请人的18位身份证号")
+    assert "第二位申请人：周慧敏" in citizen.say(HER)
+    assert "预约成功" in citizen.say("要得")
 
 
 @pytest.mark.parametrize("text", ["马上", "周末", "方便"])

@@ -24,7 +24,7 @@ _LATIN_NAME = re.compile(r"[A-Za-z]+([ '-][A-Za-z]+)*")
 
 # Words that introduce a person's name: "我叫张伟", "她叫李娜", "女方是王芳", "姓名：张三".
 _INTRODUCTION = re.compile(
-    r"(?:(?:我|他|她|男方|女方|新郎|新娘|老公|老婆|未婚夫|未婚妻|男朋友|女朋友|对象|爱人)的?(?:名字|姓名)?(?:叫做?|是)"
+    r"(?:(?:我|他|她|男方|女方|男的|女的|新郎|新娘|老公|老婆|未婚夫|未婚妻|男朋友|女朋友|对象|爱人)的?(?:名字|姓名)?(?:叫做?|是)"
     r"|(?:名字|姓名)(?:叫做?|是|[:：]))\s*"
 )
 
@@ -66,8 +66,9 @@ def persons_name(text: str) -> str | None:
 
 
 def without_introduction(text: str) -> str:
-    """The answer to "the name, please" without the words that introduce it ("我叫张伟" → "张伟")."""
-    introduced = _INTRODUCTION.match(normalize(text))
+    """The answer to "the name, please" without the words that introduce it ("我叫张伟", "那个女的叫
+    周慧敏")."""
+    introduced = _INTRODUCTION.search(normalize(text))
     return normalize(text)[introduced.end() :] if introduced else text
 
 

@@ -162,8 +162,12 @@ _PERIODS = {
     "早上": MORNING,
     "早晨": MORNING,
     "上半天": MORNING,
+    "上昼": MORNING,  # Hunan and Cantonese (上晝); 上半日 is Cantonese too
+    "上半日": MORNING,
     "下午": AFTERNOON,
     "下半天": AFTERNOON,
+    "下昼": AFTERNOON,
+    "下半日": AFTERNOON,
     "午后": AFTERNOON,
     "中午": "中午",
     "晚上": "晚上",
