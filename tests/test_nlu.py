@@ -98,6 +98,24 @@ def test_requests_that_only_sound_like_ours_are_told_apart(text, intent):
     assert nlu.understand(text, NOW).intent == intent
 
 
+# Another company's 客服 is declined while this account's staff are reached; a question about
+# registration itself is a handbook question (answered, then a booking offered), not a booking; and
+# someone outside Hunan may start a booking (the flow asks for the county).
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("联通的人工客服电话是多少", "out_of_scope"),
+        ("光大银行客服怎么转人工", "out_of_scope"),
+        ("我要找你们的人工客服", "human"),
+        ("现在疫情还能领结婚证吗", "handbook"),
+        ("登记必须两个人一块儿去吗", "handbook"),
+        ("人在外省 能在这里约湖南的登记吗", "booking"),
+    ],
+)
+def test_whose_service_and_whether_a_question_or_a_request(text, intent):
+    assert nlu.understand(text, NOW).intent == intent
+
+
 def test_valid_id_numbers_are_entities_shown_masked_only():
     decision = nlu.understand("我的身份证号是11010519491231002X", NOW)
     assert decision.entities["id_numbers"] == ["**************002X"]
