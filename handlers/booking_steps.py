@@ -46,9 +46,10 @@ OFFICE, DATE, SLOT, NAME, ID, CONFIRM, PICK, WHICH = "office", "date", "slot", "
 
 MAX_TRIES = 3
 
+# Yes, in Hunan (要得, 冇问题) and Cantonese words too (系/啱/得: 係, 啱, 得 as `compact` gives them).
 _YES = {
     "确认", "确定", "确认预约", "确认提交", "提交", "是", "是的", "对", "对的", "好", "好的", "好嘞", "可以", "可以的",
-    "行", "没问题", "冇问题", "要得", "ok", "yes",
+    "行", "没问题", "冇问题", "要得", "没错", "冇错", "系", "系啊", "啱", "啱啊", "得", "ok", "yes",
 }  # fmt: skip
 _RETRY = {"重试", "再试", "再试一次", "重新填", "重新填写"}
 _WAITLIST_WORDS = ("候补", "排队", "等空位")

@@ -377,6 +377,11 @@ def test_saying_no_more_half_way_through_a_booking_is_asked_back_and_cancel_drop
     assert citizen.session.flow is None
 
 
+def test_a_cantonese_yes_confirms_the_booking(citizen):
+    at_the_summary(citizen)
+    assert "预约成功" in citizen.say("係")
+
+
 def test_a_hunan_booking_in_dialect_is_understood_to_the_end(citizen):
     citizen.say("我屋里伢子想约个日子扯结婚证 在宁乡")
     citizen.say("后天")
