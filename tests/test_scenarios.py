@@ -596,14 +596,16 @@ def test_a_handbook_question_about_parcels_is_answered_not_declined(citizen):
     assert citizen.say("收快递会不会传染病毒").startswith("【")
 
 
-def test_a_follow_up_right_after_an_answer_asks_the_same_about_someone_else(citizen):
-    citizen.say("老人怎么预防")
-    assert citizen.say("那孕妇呢").startswith("【孕妇要注意什么？")
-
-
-def test_a_follow_up_naming_a_thing_gets_that_things_answer(citizen):
-    citizen.say("家里要怎么消毒")
-    assert citizen.say("那快递呢").startswith("【收快递、拿外卖会不会被传染？】")
+@pytest.mark.parametrize(
+    ("asked", "follow_up", "answer"),
+    [
+        ("老人怎么预防", "那孕妇呢", "【孕妇要注意什么？"),
+        ("家里要怎么消毒", "那快递呢", "【收快递、拿外卖会不会被传染？】"),
+    ],
+)
+def test_a_follow_up_right_after_an_answer_asks_the_same_about_what_it_names(citizen, asked, follow_up, answer):
+    citizen.say(asked)
+    assert citizen.say(follow_up).startswith(answer)
 
 
 def test_a_request_of_its_own_after_an_answer_is_not_read_as_a_follow_up(citizen):
