@@ -16,6 +16,7 @@ import os
 import sys
 import threading
 
+import hiredis
 import redis
 from prometheus_client import Counter
 from redis.connection import DefaultParser
@@ -201,15 +202,17 @@ def _kept_connection():
 def run_script(source: str, keys=(), args=()):
     """Run `source` on the current client with `keys` and `args` in one round trip."""
     connection = _kept_connection()
-    command = ("EVALSHA", script(source).sha, len(keys), *keys, *args)
+    # Packed by hiredis as redis-py itself packs every command when hiredis is installed (it is a
+    # requirement), without redis-py's pass over the arguments.
+    command = [hiredis.pack_command(("EVALSHA", script(source).sha, len(keys), *keys, *args))]
     try:
         try:
-            connection.send_command(*command, check_health=False)
+            connection.send_packed_command(command, check_health=False)
             return connection.read_response()
         except redis.exceptions.NoScriptError:  # Redis restarted, or a new primary after a failover
             connection.send_command("SCRIPT", "LOAD", source, check_health=False)
             connection.read_response()
-            connection.send_command(*command, check_health=False)
+            connection.send_packed_command(command, check_health=False)
             return connection.read_response()
     except redis.exceptions.ResponseError:
         raise  # Redis answered: the next reply on this connection is the next command's
