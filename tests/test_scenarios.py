@@ -592,6 +592,12 @@ def test_a_question_about_registration_is_answered_then_the_booking_is_offered(c
     assert "请问在哪个登记处办理" in citizen.say("预约")
 
 
+def test_asking_whether_both_must_come_is_answered_from_the_registration_rules(citizen):
+    reply = citizen.say("扯结婚证是不是要我们两个都到场 老公出差了我先去行不")
+    first = reply.splitlines()[0] if reply.startswith("【") else reply.splitlines()[1]
+    assert "结婚登记要两个人都到场吗？能找人代办吗？" in first, "answered, or offered first"
+
+
 def test_a_handbook_question_about_parcels_is_answered_not_declined(citizen):
     assert citizen.say("收快递会不会传染病毒").startswith("【")
 
