@@ -119,8 +119,9 @@ def continue_flow(message: Inbound, session: Session) -> Text | None:
 
 
 def follow_up(message: Inbound, session: Session) -> Text | None:
-    """A question about the channels just given: "有没有电话" gets the federation's line, "那株洲呢" or
-    "捐物资呢" the channels again with that changed; None when the message is about something else."""
+    """A question about the channels just given: "有没有电话" or "收货地址在哪" gets what the list says of
+    the receiver, "那株洲呢" or "捐物资呢" the channels again with that changed; None when the message is
+    about something else."""
     text = message.text
     if looks_like_payment(text):
         return None
@@ -227,11 +228,11 @@ def _named_kind(words: str, asking: str | None) -> str | None:
     """money, materials or both, when the words say which."""
     money = any(w in words for w in _MONEY_WORDS)
     materials = any(w in words for w in _MATERIAL_WORDS)
-    if money and materials or (asking == "kind" and any(w in words for w in _BOTH_WORDS)):
+    if money and materials:
         return "both"
     if money or materials:
         return "money" if money else "materials"
-    return None
+    return "both" if asking == "kind" and any(w in words for w in _BOTH_WORDS) else None
 
 
 def _names_a_place(words: str) -> bool:
