@@ -52,16 +52,15 @@ def ask(message: Inbound, session: Session) -> Text:
 
 
 def follow_up(message: Inbound, session: Session) -> Text | None:
-    """ "那小孩呢" right after an answer: the question just answered, asked about what the follow-up
-    names; None when the follow-up and that question together find no one answer."""
+    """ "那小孩呢" right after an answer: the entries about what the follow-up names, nearest the
+    question just answered first — the one answered when it is alone, else up to three offered;
+    None when no entry is about it."""
     short = _ELLIPSIS.match(compact(message.text))
-    entry = handbook.current().by_id.get(session.topic.get("entry", ""))
+    book = handbook.current()
+    entry = book.by_id.get(session.topic.get("entry", ""))
     if short is None or entry is None:
         return None
-    book = handbook.current()
     named = {e.id for e, score in book.search(short.group(1), limit=10) if score >= handbook.ANSWER_SCORE}
-    # The entries about what the follow-up names, nearest the question just answered first: the
-    # one answered when it is alone, else the nearest few offered.
     nearest = [e for e, _ in book.search(f"{entry.question} {short.group(1)}", limit=20) if e.id in named]
     if len(nearest) > 1:
         return _suggestions(nearest[: handbook.MAX_SUGGESTIONS], session)
