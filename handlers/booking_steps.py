@@ -198,8 +198,8 @@ def _name_step(message: Inbound, text: str, session: Session, now: datetime) -> 
         if asks or handbook.looks_like_question(message.text):
             return None
         return _failed(session, f"name{who}", f"{applicants.ORDINALS[who]}申请人的{reason}", now)
-    if asks or general.small_talk_line(message.text):
-        return None  # "口罩怎么戴" would pass as a five-character name, "谢谢" as a two-character one
+    if asks or general.small_talk_line(message.text) or applicants.reads_as_words(name):
+        return None  # "口罩怎么戴" would pass as a five-character name, "谢谢" or "候补" as two-character ones
     _update_person(session, who, name=name)
     if number:  # "张三 430102…" in one message
         return _id_step(message, number.group(), session, now)

@@ -188,3 +188,13 @@ def test_the_words_introducing_a_name_are_not_part_of_it():
     assert applicants.without_introduction("我叫欧阳娜娜") == "欧阳娜娜"
     assert applicants.without_introduction("姓名：张三") == "张三"
     assert applicants.without_introduction("张三") == "张三"
+
+
+@pytest.mark.parametrize("text", ["候补", "马上", "好的", "算了"])
+def test_everyday_words_do_not_read_as_a_name(text):
+    assert applicants.reads_as_words(text)
+
+
+@pytest.mark.parametrize("text", ["欧阳娜娜", "高峰", "扎西", "李娜", "Tom Lee"])
+def test_real_names_do_not_read_as_everyday_words(text):
+    assert not applicants.reads_as_words(text)

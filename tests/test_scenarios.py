@@ -400,6 +400,17 @@ def test_words_that_could_pass_as_names_are_not_taken_for_one(citizen, text):
     assert "申请人的姓名" not in citizen.say(text)
 
 
+@pytest.mark.parametrize("text", ["候补", "马上", "算了吧"])
+def test_everyday_words_at_the_name_question_are_not_stored_as_a_name(citizen, text):
+    citizen.say("下周三上午在芙蓉区登记结婚")
+    citizen.say("2")
+    assert "第一位申请人的姓名" in citizen.say(text), "the name is asked again"
+    citizen.say("欧阳娜娜")
+    citizen.say(HIM)
+    citizen.say("李四")
+    assert "第一位申请人：欧阳娜娜" in citizen.say(HER)
+
+
 @pytest.mark.parametrize("text", ["确认", "好的"])
 def test_saying_yes_before_the_summary_is_neither_a_name_nor_no_booking(citizen, text):
     citizen.say("下周三上午在芙蓉区登记结婚")

@@ -83,6 +83,14 @@ def introduced_names(text: str) -> list[str]:
     return names
 
 
+def reads_as_words(name: str) -> bool:
+    """Whether a Chinese "name" is rather everyday words ("候补", "马上", "好的", "算了"): jieba finds no
+    noun in it, where a name is read as a person's or place's name or another noun (高峰, 扎西)."""
+    if not re.search(r"[\u3400-\u9fff]", name):
+        return False
+    return not any(word.flag.startswith("n") for word in _name_tagger().cut(name))
+
+
 @cache
 def _name_tagger():
     from jieba import posseg  # its tag table costs ≈0.7 s: loaded only when a name comes out of turn
