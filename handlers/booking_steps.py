@@ -320,7 +320,9 @@ def _early_applicants(message: Inbound, session: Session, now: datetime) -> str 
         return None
     kept = keep_applicants(message.text, session)
     if kept:
-        return f"{kept}\n{ask_next(session, now)}"
+        named = absorb(message.text, session, now)  # "岳麓区 下周一 我叫张伟 身份证4301…": kept too
+        question = ask_next(session, now)  # asked first: it drops a day that cannot be booked
+        return "\n".join(line for line in (taken_so_far(session) if named else "", kept, question) if line)
     attempt = _ID_ATTEMPT.search(idcard.canonical(message.text))
     who = _first_without(_people(session), "id_number")
     if attempt is None or who is None:

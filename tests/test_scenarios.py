@@ -331,6 +331,12 @@ def test_a_first_message_with_office_day_name_and_id_number_keeps_them_all(citiz
     assert "第一位申请人：张伟" in summary and "第二位申请人：李娜" in summary
 
 
+def test_one_message_with_office_day_time_and_both_applicants_goes_straight_to_the_summary(citizen):
+    citizen.say("我想预约")
+    summary = citizen.say(f"岳麓区 下周一上午十点 我叫张伟 身份证{HIM} 她叫李娜 身份证{HER}")
+    assert "请核对预约信息" in summary and "第一位申请人：张伟" in summary and "第二位申请人：李娜" in summary
+
+
 def test_names_introduced_at_the_name_question_are_kept_without_the_introduction(citizen):
     citizen.say("下周三上午在芙蓉区登记结婚")
     citizen.say("2")
