@@ -311,12 +311,16 @@ def _keep(session: Session, persons: list[dict]) -> str:
     return f"已记下{'；'.join(lines)}。" if lines else ""
 
 
+def _asking_before_the_applicants(session: Session) -> bool:
+    """A new booking whose office, day or time is being asked: applicant data comes early."""
+    return session.data.get("goal") in (BOOK, WAITLIST) and session.data.get("step") in (OFFICE, DATE, SLOT)
+
+
 def _early_applicants(message: Inbound, session: Session, now: datetime) -> str | None:
     """Applicant data before its question (at the office, date or slot step): kept, then the
     question still open is asked; an ID number ending in X that fails its check (no bank card ends
     in X) is told what is wrong with it."""
-    data = session.data
-    if data.get("goal") not in (BOOK, WAITLIST) or data.get("step") not in (OFFICE, DATE, SLOT):
+    if not _asking_before_the_applicants(session):
         return None
     kept = keep_applicants(message.text, session)
     if kept:
@@ -337,8 +341,7 @@ def _early_applicants(message: Inbound, session: Session, now: datetime) -> str 
 def _early_name(message: Inbound, session: Session, now: datetime) -> str | None:
     """A lone name ("张三") typed while the office, day or time is still being asked, and no answer
     to that question: the first applicant still without a name, then the open question again."""
-    data = session.data
-    if data.get("goal") not in (BOOK, WAITLIST) or data.get("step") not in (OFFICE, DATE, SLOT):
+    if not _asking_before_the_applicants(session):
         return None
     name = applicants.persons_name(message.text)
     kept = _keep(session, [{"name": name}]) if name else ""
