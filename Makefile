@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 RUNTIME := $(VENV)/.installed-runtime
 DEV := $(VENV)/.installed-dev
 
-.PHONY: run test test-fast lint bench console
+.PHONY: run test test-fast lint bench console intents-thresholds
 
 $(RUNTIME): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ test-fast: lint
 
 console: $(RUNTIME)
 	TONGZHOU_ENV=development $(PY) -m bot.console
+
+# After editing the utterance bank: choose the clarifying thresholds again (~5 s; a test says when).
+intents-thresholds: $(RUNTIME)
+	$(PY) -m knowledge.intents --write-thresholds
 
 bench: $(DEV)
 	TONGZHOU_ENV=development $(PY) bench/webhook.py

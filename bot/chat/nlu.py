@@ -11,7 +11,7 @@ shows exactly what the chat decides. In this order:
    防疫问答 menu words open the handbook's menu;
 4. everything else goes to the intent classifier trained on the utterance bank
    (`knowledge.intents`). When it is unsure — confidence or lead over the runner-up below the
-   thresholds chosen on dev — and no flow owns the digits, the decision is "clarify": one short
+   thresholds chosen on cross-validated guesses — and no flow owns the digits, the decision is "clarify": one short
    question with the two likeliest intents as numbered options, never a guess.
 
 Entities come from the project's own parsers: the date and time (`bot.bookings.dates`), office
@@ -37,7 +37,7 @@ _COMMANDS = {
 }
 _HANDBOOK_MENU_WORDS = {"防疫问答", "防疫知识", "防疫手册", "防疫知识问答"}
 
-# What a clarifying question offers for each intent; intents not listed are never offered.
+# What a clarifying question offers for each intent (all but `intents.NEVER_OFFERED`).
 OPTION_LABELS = {
     "my_booking": "查看我的预约",
     "cancel_booking": "取消已有预约",
@@ -84,9 +84,8 @@ def understand(text: str, now: datetime, in_flow: bool = False) -> Decision:
         return Decision(HANDBOOK_MENU, entities=found)
     model = intents.current()
     guess = model.classifier.guess(text)
-    options = tuple(name for name in (guess.intent, guess.runner_up) if name in OPTION_LABELS)
-    if not in_flow and not model.thresholds.sure(guess) and len(options) == 2:
-        return Decision(CLARIFY, guess.confidence, guess.runner_up, found, options)
+    if not in_flow and model.thresholds.asks_back(guess):
+        return Decision(CLARIFY, guess.confidence, guess.runner_up, found, (guess.intent, guess.runner_up))
     return Decision(guess.intent, guess.confidence, guess.runner_up, found)
 
 

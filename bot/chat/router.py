@@ -165,7 +165,7 @@ def _numbered(text: str, message: Inbound, session: Session) -> Reply | None:
         return None
     if session.chooser == general.INTENT_CHOOSER:
         intent = INTENT_BY_NAME[choice["intent"]]
-        return _tag(intent.handler(message, session), intent.name)
+        return _tag(intent.handler(replace(message, text=choice.get("text", message.text)), session), intent.name)
     return _tag(handbook.pick(choice, message, session), "handbook")
 
 
@@ -187,15 +187,13 @@ def _in_flow(decision: nlu.Decision, message: Inbound, session: Session) -> Repl
     return answer or _by_intent(decision, message, session)
 
 
-# A clarifying question offers intents by name; picking "防疫知识问答" opens the handbook's categories.
-_PICKED = {"handbook": nlu.HANDBOOK_MENU}
-
-
 def _by_intent(decision: nlu.Decision, message: Inbound, session: Session) -> Reply:
     if booking.is_applicant_data(message.text):
         return _tag(booking.applicant_data(message, session), "applicant_data")
     if decision.intent == nlu.CLARIFY:
-        session.offer(general.INTENT_CHOOSER, [{"intent": _PICKED.get(name, name)} for name in decision.options])
+        # Each option keeps the words it was asked about, so the pick answers them ("那个退了" → cancel).
+        offered = [{"intent": name, "text": message.text} for name in decision.options]
+        session.offer(general.INTENT_CHOOSER, offered)
         return Text(nlu.clarifying_question(decision), intent="clarify")
     intent = INTENT_BY_NAME.get(decision.intent, INTENT_BY_NAME["handbook"])  # a number no list wanted
     return _tag(intent.handler(message, session), intent.name)
