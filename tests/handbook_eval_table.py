@@ -43,10 +43,11 @@ class Score:
         return self.top3 / self.asked
 
 
-def score(book: handbook.Handbook, items: list[dict], category_of: dict[str, str]) -> Score:
+def score(book: handbook.Handbook, items: list[dict], category_of: dict[str, str], show_misses: bool = True) -> Score:
     """Rank every question, print the per-category table, and return the totals.
 
     `category_of` maps each expected id to its topic (an id the handbook lacks always misses).
+    `show_misses=False` for a held-out split: its questions are never shown, even by a failing run.
     """
     tally = defaultdict(lambda: [0, 0, 0])  # category → [asked, top-1 right, top-3 right]
     misses = []
@@ -64,5 +65,5 @@ def score(book: handbook.Handbook, items: list[dict], category_of: dict[str, str
         asked, top1, top3 = tally[category]
         print(f"{padded(category, 20)}{asked:>6}{top1 / asked:>8.0%}{top3 / asked:>8.0%}")
     print(f"{padded('all', 20)}{total.asked:>6}{total.top1_rate:>8.1%}{total.top3_rate:>8.1%}")
-    print("not first:", *misses, sep="\n")
+    print("not first:", *(misses if show_misses else [f"  {len(misses)} (held out: not shown)"]), sep="\n")
     return total

@@ -4,9 +4,9 @@ never tuned on. Also: requests that are not prevention questions (tickets, shopp
 weather, parcels…) must be declined.
 
 handbook_test.yaml was looked at once tuning began, handbook_test2.yaml (2026-12-02) after that
-day's rounds; handbook_test3.yaml, written on 2026-12-04 before that day's tuning, is the clean
-measure now (its floors are its first run, on commit 4a8b51b). Run with -s to see the table per
-category.
+day's rounds, handbook_test3.yaml (2026-12-04) after that day's; handbook_test4.yaml, written on
+2026-12-07 before that day's tuning, is the clean measure now (its floors are its first run, before
+any tuning). Run with -s to see the table per category; a held-out question is never printed.
 """
 
 from dataclasses import dataclass
@@ -53,6 +53,7 @@ class HeldOut:
 
 
 SPLITS = [
+    HeldOut("handbook_test4.yaml", questions=250, out_of_scope=80, top1=0.85, top3=0.94, declined=0.90),
     HeldOut("handbook_test3.yaml", questions=220, out_of_scope=70, top1=0.93, top3=0.98, declined=0.88),
     HeldOut("handbook_test.yaml", questions=150, out_of_scope=50, top1=0.93, top3=0.99, declined=0.81),
     HeldOut("handbook_test2.yaml", questions=220, out_of_scope=70, top1=0.89, top3=0.96, declined=0.91),
@@ -77,7 +78,7 @@ def test_the_held_out_split_is_large_varied_and_apart_from_dev_and_the_handbook(
 def test_held_out_questions_find_the_right_entry(split):
     book = handbook.load()
     category_of = {**PLANNED, **{entry.id: entry.category for entry in book.entries}}
-    total = score(book, split.load()["questions"], category_of)
+    total = score(book, split.load()["questions"], category_of, show_misses=False)
     assert total.top1_rate >= split.top1
     assert total.top3_rate >= split.top3
 
@@ -88,11 +89,8 @@ def test_requests_outside_the_handbook_are_declined(split):
     requests = split.load()["out_of_scope"]
     assert len(requests) >= split.out_of_scope
     decisions = {q: book.decide(q) for q in requests}
-    wrongly = [
-        f"  {q} → {d.kind} {[e.id for e, _s in d.matches]}"
-        for q, d in decisions.items()
-        if d.kind != handbook.NOT_COVERED
-    ]
+    wrongly = [q for q, d in decisions.items() if d.kind != handbook.NOT_COVERED]
     declined = 1 - len(wrongly) / len(requests)
-    print(f"\nout of scope: {len(requests)} asked, declined {declined:.1%}", *wrongly, sep="\n")
+    # Held out: the requests wrongly kept are counted, never shown (a failing run must not leak them).
+    print(f"\nout of scope: {len(requests)} asked, declined {declined:.1%}, kept {len(wrongly)}")
     assert declined >= split.declined
