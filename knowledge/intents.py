@@ -397,7 +397,13 @@ def write_thresholds() -> dict:
         "fingerprint": _thresholds_fingerprint(),
         "confidence": chosen.confidence,
         "margin": chosen.margin,
-        "chosen_on": {"messages": len(pairs), "folds": FOLDS, "wrong": wrong, "asked": asked, "wrong_never_asking": never_asked},
+        "chosen_on": {
+            "messages": len(pairs),
+            "folds": FOLDS,
+            "wrong": wrong,
+            "asked": asked,
+            "wrong_never_asking": never_asked,
+        },
     }
     header = "# Written by `make intents-thresholds` (python -m knowledge.intents --write-thresholds); do not edit.\n"
     THRESHOLDS_FILE.write_text(header + yaml.safe_dump(record, sort_keys=False), encoding="utf-8")
@@ -456,12 +462,16 @@ if __name__ == "__main__":
     import argparse
 
     parser = argparse.ArgumentParser(description="Compare the candidate intent classifiers on the dev splits.")
-    parser.add_argument("--write-thresholds", action="store_true", help=f"choose the clarifying thresholds, write {THRESHOLDS_FILE.name}")
+    parser.add_argument(
+        "--write-thresholds",
+        action="store_true",
+        help=f"choose the clarifying thresholds, write {THRESHOLDS_FILE.name}",
+    )
     if parser.parse_args().write_thresholds:
         print(write_thresholds())
         raise SystemExit
     sizes = ", ".join(f"{group} {len(development(names))}" for group, names in DEV_GROUPS)
-    print(f"dev messages: {sizes}; cost = {WRONG_COSTS_QUESTIONS} × wrong + asked on guesses cross-validated over train + dev")
+    print(f"dev messages: {sizes}; cost = {WRONG_COSTS_QUESTIONS} × wrong + asked, on cross-validated guesses")
     width = 9 * len(DEV_GROUPS)
     print(f"{'':<24}{'top-1':^{width}}{'out of scope declined':^{width}}")
     print(

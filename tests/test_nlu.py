@@ -234,7 +234,9 @@ def test_held_out_intents_table(split):
     for intent in intents.INTENTS:
         mine = [got for got, (_, label) in zip(outcomes, test, strict=True) if label == intent]
         right, asked, wrong = (mine.count(kind) for kind in ("right", "asked", "wrong"))
-        rows.append(f"{intent:<16}{right:>4}/{len(mine):<4}{right / len(mine):>6.1%}  asked {asked:>2}  wrong {wrong:>2}")
+        rows.append(
+            f"{intent:<16}{right:>4}/{len(mine):<4}{right / len(mine):>6.1%}  asked {asked:>2}  wrong {wrong:>2}"
+        )
     right, asked, wrong = (outcomes.count(kind) for kind in ("right", "asked", "wrong"))
     declined = [d.intent for d, (_, label) in zip(decisions, test, strict=True) if label == "out_of_scope"]
     kept_out = declined.count("out_of_scope")
