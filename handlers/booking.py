@@ -64,7 +64,7 @@ def leave(message: Inbound, session: Session) -> Text:
     if session.flow is None:
         if not active:
             return general.leave_free_chat(session)
-        return _manage(message, session, CANCEL, "您是要取消已有的结婚登记预约吗？")
+        return _manage(message, session, CANCEL)
     session.leave()
     kept = [say.still_kept(active)] if active else []
     return Text("\n".join(["好的，已退出当前操作。", *kept, "回复“帮助”查看菜单。"]))
@@ -83,7 +83,7 @@ def applicant_data(message: Inbound, session: Session) -> Text:
 
 
 def cancel(message: Inbound, session: Session) -> Text:
-    return _manage(message, session, CANCEL, "好的。")
+    return _manage(message, session, CANCEL)
 
 
 def reschedule(message: Inbound, session: Session) -> Text:
@@ -129,7 +129,7 @@ def scan(message: Inbound, session: Session) -> Text | None:
 # ---- small helpers ------------------------------------------------------------------------------
 
 
-def _manage(message: Inbound, session: Session, goal: str, lead: str) -> Text:
+def _manage(message: Inbound, session: Session, goal: str, lead: str = "") -> Text:
     """取消预约 / 改约: the user's active bookings; one is taken at once, several are listed to pick from."""
     active = active_bookings(session)
     if not active:

@@ -98,7 +98,7 @@ def start(message: Inbound, session: Session) -> Text:
         return payment_warning(message, session)
     session.leave()
     if outside_hunan(message.text):
-        return _reply(OUTSIDE_HUNAN, "donation.outside_hunan")
+        return _outside_hunan(message.text, session)
     session.data.update(_read(message.text, asking=None))
     return _next_step(session)
 
@@ -113,7 +113,7 @@ def continue_flow(message: Inbound, session: Session) -> Text | None:
         return None
     if outside_hunan(message.text):
         session.leave()
-        return _reply(OUTSIDE_HUNAN, "donation.outside_hunan")
+        return _outside_hunan(message.text, session)
     session.data.update(found)
     return _next_step(session)
 
@@ -136,7 +136,7 @@ def follow_up(message: Inbound, session: Session) -> Text | None:
     if not found or (set(found) == {"kind"} and is_question(text) and not matches(text)):
         return None  # "口罩怎么戴" names a material but asks the handbook
     if outside_hunan(text):
-        return _reply(OUTSIDE_HUNAN, "donation.outside_hunan")
+        return _outside_hunan(text, session)
     session.data.update({**given, **found})
     return _next_step(session)
 
@@ -352,6 +352,13 @@ def _official_notice() -> str:
 
 def _day(day) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
+
+
+def _outside_hunan(text: str, session: Session) -> Text:
+    """Giving outside Hunan: where to look instead. The gift it named stays the topic, so "那长沙的呢"
+    then gets Changsha's channels."""
+    session.tell(TOPIC, kind=_read(text, asking=None).get("kind"), region=None, abroad=False)
+    return _reply(OUTSIDE_HUNAN, "donation.outside_hunan")
 
 
 def _reply(body: str, intent: str) -> Text:

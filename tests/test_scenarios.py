@@ -108,10 +108,17 @@ def test_leaving_a_new_booking_says_the_existing_booking_is_still_kept(citizen):
 def test_cancel_alone_with_a_booking_asks_whether_to_cancel_that_booking(citizen):
     code = book_next_wednesday_930(citizen)
     question = citizen.say("取消")
-    assert "要取消这个预约吗" in question and code in question
-    assert "长沙市芙蓉区婚姻登记处" in question and "12月2日" in question
+    assert question.startswith("要取消这个预约吗？") and question.count("取消") == 3, "asked once, not twice"
+    assert code in question and "长沙市芙蓉区婚姻登记处" in question and "12月2日" in question
     assert engine.get(code).active, "nothing is cancelled before the couple says so"
     assert "已取消预约" in citizen.say("确认")
+    assert not engine.get(code).active
+
+
+def test_a_plain_yes_as_people_type_it_answers_the_cancel_question(citizen):
+    code = book_next_wednesday_930(citizen)
+    assert citizen.say("把预约退了").startswith("要取消这个预约吗？")
+    assert "已取消预约" in citizen.say("嗯")
     assert not engine.get(code).active
 
 
@@ -534,6 +541,12 @@ def test_overseas_materials_go_to_the_provincial_federation_in_one_reply(citizen
 def test_giving_outside_hunan_is_told_this_account_serves_hunan(citizen, signed_list):
     reply = citizen.say("我想给武汉捐口罩")
     assert reply.startswith("本号服务湖南省内的爱心捐赠") and "官方渠道" in reply
+
+
+def test_a_donor_turned_from_another_province_who_asks_for_a_hunan_city_gets_its_channels(citizen, signed_list):
+    citizen.say("我想捐点钱给武汉")
+    reply = citizen.say("那长沙的呢")
+    assert reply.startswith("【捐款】\n长沙市慈善总会") and "帮不上忙" not in reply
 
 
 def test_a_donor_asking_for_a_phone_after_the_channels_hears_about_that_federations_line(citizen, signed_list):
