@@ -140,10 +140,20 @@ def _manage(message: Inbound, session: Session, goal: str, lead: str = "") -> Te
         session.data.update(code=active[0].code, office_id=active[0].office_id)
         if goal == RESCHEDULE:
             named = steps.absorb(message.text, session, now)  # "改约到下周四上午"
+            if session.data["office_id"] == active[0].office_id and _asks_another_office(message.text):
+                del session.data["office_id"]  # "想换个登记处": which one is the next question
             if "date" not in session.data and (session.data.get("half") or session.data.get("time")):
                 session.data["date"] = active[0].date.isoformat()  # "改成下午": the same day, later
             return _lead(lead, session, now, show_taken=named)
     return _lead(lead, session, now)
+
+
+_ANOTHER_OFFICE_WORDS = ("换个登记处", "换登记处", "别的登记处", "其他登记处", "换个地方", "换地方", "换个区", "别的区")
+
+
+def _asks_another_office(text: str) -> bool:
+    words = compact(text)
+    return any(phrase in words for phrase in _ANOTHER_OFFICE_WORDS)
 
 
 def _no_booking(message: Inbound, session: Session, goal: str | None) -> Text:

@@ -53,6 +53,7 @@ _YES = {
     "嗯", "嗯嗯", "恩", "恩恩",  # 恩: the pinyin keyboard's first choice for "en"
 }  # fmt: skip
 _RETRY = {"重试", "再试", "再试一次", "重新填", "重新填写"}
+_LATER_WORDS = ("等下", "等一下", "等会", "稍等", "待会", "一会", "晚点", "回头", "马上", "等等")
 _WAITLIST_WORDS = ("候补", "排队", "等空位")
 # Going back: the words, and the answers they forget (everything else is kept).
 _BACK = {
@@ -212,8 +213,13 @@ def _id_step(message: Inbound, text: str, session: Session, now: datetime) -> st
     if text in _RETRY:
         return ask_next(session, now)
     asks = is_question(message.text) or handbook.looks_like_question(message.text)
-    if asks and not any(c.isdigit() for c in typed):
-        return None
+    if not any(c.isdigit() for c in typed):
+        # "身份证我等下发" is no ID number of thirteen characters: nothing to check yet.
+        if asks:
+            return None
+        later = any(word in typed for word in _LATER_WORDS)
+        lead = "好的，不着急，准备好后直接发过来就行。" if later else "这一步需要身份证号（18位）。"
+        return f"{lead}\n{ask_next(session, now)}"
     found = _ID_NUMBER.search(typed)
     number = found.group() if found else typed
     try:

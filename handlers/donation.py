@@ -219,8 +219,10 @@ def _read(text: str, asking: str | None) -> dict:
     if any(w in words for w in _PLATFORM_WORDS):
         found.setdefault("kind", "money")  # the online project is province-wide: no city to ask for
         found.setdefault("region", charities.provincial.id)
-    if "kind" not in found and ("region" in found or any(w in words for w in _PHONE_WORDS)):
-        found["kind"] = "both"  # a city named (or its phone asked for): its federation's whole answer
+    if asking is None and "kind" not in found and ("region" in found or any(w in words for w in _PHONE_WORDS)):
+        # A city named (or its phone asked for) out of the blue: its federation's whole answer. An
+        # answer to "which city?" keeps the gift already named.
+        found["kind"] = "both"
     return found
 
 

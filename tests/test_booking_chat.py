@@ -215,6 +215,17 @@ def test_after_three_wrong_tries_the_bot_offers_to_stop_or_come_back_later(citiz
     assert "预约成功" in (citizen.say(HIM) and citizen.say("李四") and citizen.say(HER) and citizen.say("确认"))
 
 
+def test_an_applicant_without_the_id_number_at_hand_is_not_told_it_has_the_wrong_length(citizen):
+    citizen.say("下周三上午在芙蓉区登记结婚")
+    citizen.say("1")
+    citizen.say("王小明")
+    reply = citizen.say("王小明的身份證號碼我等下發")
+    assert reply.startswith("好的，不着急") and "位，现在是" not in reply
+    assert "第一位申请人的18位身份证号" in reply
+    assert citizen.say("不记得了").startswith("这一步需要身份证号（18位）")
+    assert "第二位申请人的姓名" in citizen.say(HIM)
+
+
 def test_the_same_person_cannot_hold_two_bookings(citizen):
     office = offices.current().get("changsha-tianxin")
     other = [{"name": "张三", "id_number": HIM}, {"name": "王芳", "id_number": make_id("19960101", "女")}]

@@ -518,6 +518,16 @@ def signed_list(tmp_path):
     charity.reload()
 
 
+def test_a_couple_moving_to_another_registry_is_asked_which_one(citizen):
+    code = book_next_wednesday_930(citizen)
+    reply = citizen.say("我想换个登记处")
+    assert "在哪个登记处办理" in reply and "芙蓉区婚姻登记处可预约的日期" not in reply
+    assert "长沙市天心区婚姻登记处可预约的日期" in citizen.say("天心区")
+    citizen.say("下周三")
+    assert "改为：长沙市天心区婚姻登记处 12月2日（周三） 09:30" in citizen.say("9点半")
+    assert "改约成功" in citizen.say("确认") and engine.get(code).office_id == "changsha-tianxin"
+
+
 def test_a_donor_naming_a_city_federation_gets_it_in_the_first_reply(citizen, signed_list):
     reply = citizen.say("我想给长沙市慈善总会捐款")
     assert "长沙市慈善总会" in reply and "捐款，还是捐物资" not in reply
@@ -575,6 +585,11 @@ def test_a_question_on_another_subject_after_the_channels_is_answered_as_usual(c
     reply = citizen.say("口罩怎么戴")
     assert reply.startswith("【口罩怎么戴才正确？】") and "慈善总会" not in reply
     assert "长沙市慈善总会" not in citizen.say("有没有电话"), "the channels are no longer the subject"
+
+
+def test_a_donor_of_masks_asked_for_the_city_gets_the_channels_for_materials(citizen, signed_list):
+    assert "哪个市州" in citizen.say("我有一批口罩想捐")
+    assert citizen.say("长沙").startswith("【捐物资】\n长沙市慈善总会")
 
 
 def test_a_donor_who_names_nothing_is_asked_only_money_or_materials(citizen, signed_list):
