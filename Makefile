@@ -36,7 +36,7 @@ test-fast: lint
 console: $(RUNTIME)
 	TONGZHOU_ENV=development $(PY) -m bot.console
 
-# After editing the utterance bank: choose the clarifying thresholds again (~5 s; a test says when).
+# After editing the utterance bank: choose the clarifying thresholds again (~15 s; a test says when).
 intents-thresholds: $(RUNTIME)
 	$(PY) -m knowledge.intents --write-thresholds
 
