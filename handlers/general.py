@@ -35,6 +35,9 @@ HOTLINE = "12345政务服务便民热线"
 # Small talk: what people say to be polite, and the line that answers each. A message is small
 # talk only when nothing is left once these words and fillers are taken out ("谢谢，我想预约" is not).
 SMALL_TALK = (
+    # A complaint first: "你好笨" holds "你好", and a frustrated person must not be greeted.
+    (("好笨", "真笨", "太笨", "笨蛋", "没用", "冇用", "答非所问", "听不懂人话", "垃圾", "太差", "真差"),
+     "抱歉，没能帮上您。可以换个说法再说一次；需要人工帮助，请回复“人工”。"),
     (("谢谢", "多谢", "感谢", "谢了", "谢啦", "辛苦了", "thanks", "thankyou", "thx"), "不客气，能帮上忙我们很高兴！"),
     (("你是谁", "你是什么", "你叫什么", "是机器人吗", "是真人吗", "你是机器人", "你是人吗"),
      "我是“同舟”，湖南民政疫情期间的自动服务助手（不是真人）。"),

@@ -611,6 +611,7 @@ def test_a_donor_who_names_nothing_is_asked_only_money_or_materials(citizen, sig
         ("你好", "您好"),
         ("你是机器人吗", "我是“同舟”"),
         ("多谢晒", "不客气"),
+        ("你好笨啊", "抱歉，没能帮上您"),
     ],
 )
 def test_small_talk_gets_a_warm_line_and_the_menu_and_is_not_logged(citizen, text, line):
