@@ -722,6 +722,12 @@ def test_three_misunderstandings_in_a_row_offer_a_person(citizen):
     assert "转人工" not in citizen.say("疫情期间房租能减免吗"), "the count starts again"
 
 
+def test_three_declines_in_a_row_offer_a_person_too(citizen):
+    assert "转人工" not in citizen.say("asdfgh") and "转人工" not in citizen.say("帮我订张机票")
+    reply = citizen.say("明天天气怎么样")
+    assert reply.startswith("抱歉，这个我帮不上忙") and "转人工" in reply and "12345" in reply
+
+
 def test_the_hand_over_is_wechats_own_transfer_customer_service_reply():
     fixture = xmltodict.parse((FIXTURES / "reply_transfer_customer_service.xml").read_text())["xml"]
     ours = render.to_xml(TransferToStaff(), openid=fixture["ToUserName"], account=fixture["FromUserName"])

@@ -81,8 +81,9 @@ FOLLOW_UPS: dict[str, Callable[[Inbound, Session], Reply | None]] = {
 }
 
 
-# Replies that mean "I did not understand you"; a run of them offers a person.
-NOT_UNDERSTOOD = {"faq.not_covered", nlu.CLARIFY}
+# Replies that mean "I did not understand you"; a run of them offers a person. A decline counts:
+# three in a row and the person is not finding what they came for, whoever misread whom.
+NOT_UNDERSTOOD = {"faq.not_covered", nlu.CLARIFY, "out_of_scope"}
 NOT_UNDERSTOOD_LIMIT = 3
 
 
