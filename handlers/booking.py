@@ -8,7 +8,7 @@ staff print one per office.
 
 from datetime import datetime
 
-from bot.bookings import engine, idcard, slots
+from bot.bookings import dates, engine, idcard, slots
 from bot.messages import TEXT, Inbound, Session
 from bot.replies import Text
 from handlers import booking_steps as steps
@@ -140,6 +140,12 @@ def _manage(message: Inbound, session: Session, goal: str, lead: str = "") -> Te
         session.data.update(code=active[0].code, office_id=active[0].office_id)
         if goal == RESCHEDULE:
             named = steps.absorb(message.text, session, now)  # "改约到下周四上午"
+            if "date" not in session.data and (shift := dates.moved_by(message.text)):
+                # "提前一天": from the booked day, at the booked time unless the words name another
+                session.data["date"] = (active[0].date + shift).isoformat()
+                if "half" not in session.data and "time" not in session.data:
+                    session.data["time"] = active[0].time
+                named = True
             if session.data["office_id"] == active[0].office_id and _asks_another_office(message.text):
                 del session.data["office_id"]  # "想换个登记处": which one is the next question
             if "date" not in session.data and (session.data.get("half") or session.data.get("time")):

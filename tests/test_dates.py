@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.bookings.dates import When, parse_when
+from bot.bookings.dates import When, moved_by, parse_when
 from tests.chat import session_of
 
 
@@ -105,3 +105,19 @@ def test_the_language_stage_reports_a_vague_date(app):
     from bot.chat import nlu
 
     assert nlu.understand("月底前想去芙蓉区登记", NOWS["sat"]).entities["date_unclear"] == "月底前"
+
+
+@pytest.mark.parametrize(
+    ("text", "days"),
+    [
+        ("我们想提前一天", -1),
+        ("早两天去", -2),
+        ("推迟三天", 3),
+        ("往后推一周", 7),
+        ("晚一个礼拜", 7),
+        ("改到下周三", None),
+    ],
+)
+def test_moving_a_booked_day_by_so_many_days_or_weeks(text, days):
+    moved = moved_by(text)
+    assert (moved.days if moved else None) == days

@@ -518,6 +518,14 @@ def signed_list(tmp_path):
     charity.reload()
 
 
+def test_a_couple_moving_their_day_by_a_day_keeps_the_time_and_reaches_the_summary(citizen):
+    code = book_next_wednesday_930(citizen)  # 12月2日 09:30
+    reply = citizen.say("我们想提前一天")
+    assert "改为：长沙市芙蓉区婚姻登记处 12月1日（周二） 09:30" in reply
+    assert "改约成功" in citizen.say("确认") and engine.get(code).date.isoformat() == "2026-12-01"
+    assert "改为：长沙市芙蓉区婚姻登记处 12月3日（周四） 09:30" in citizen.say("还是往后推两天吧")
+
+
 def test_a_couple_moving_to_another_registry_is_asked_which_one(citizen):
     code = book_next_wednesday_930(citizen)
     reply = citizen.say("我想换个登记处")

@@ -223,6 +223,23 @@ def _blank(words: str, match: re.Match) -> str:
     return words[: match.start()] + " " + words[match.end() :]
 
 
+# Moving a booking by so many days or weeks: 提前一天, 早两天, 推迟三天, 往后推一周, 晚一个礼拜.
+_MOVED = re.compile(
+    r"(提前|提早|早|往前挪?|前移|推迟|推后|延后|延期|往后推?|往后挪|后推|推|晚)\s*(\d{1,2})\s*个?\s*(天|日|周|星期|礼拜)"
+)
+_EARLIER = ("提前", "提早", "早", "往前", "前移")
+
+
+def moved_by(text: str) -> timedelta | None:
+    """How far the words move a booked day ("提前一天" → −1 day), or None when they name no such move."""
+    match = _MOVED.search(_digits(normalize(text)))
+    if not match:
+        return None
+    verb, count, unit = match.groups()
+    step = timedelta(days=int(count)) if unit in "天日" else timedelta(weeks=int(count))
+    return -step if verb.startswith(_EARLIER) else step
+
+
 def date_arg(raw) -> date | None:
     """A YYYY-MM-DD date from a form, a query string or a JSON body; None for anything else."""
     try:
