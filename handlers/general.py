@@ -36,7 +36,7 @@ HOTLINE = "12345政务服务便民热线"
 # talk only when nothing is left once these words and fillers are taken out ("谢谢，我想预约" is not).
 SMALL_TALK = (
     # A complaint first: "你好笨" holds "你好", and a frustrated person must not be greeted.
-    (("好笨", "真笨", "太笨", "笨蛋", "没用", "冇用", "答非所问", "听不懂人话", "垃圾", "太差", "真差"),
+    (("你好笨", "好笨", "真笨", "太笨", "笨蛋", "没用", "冇用", "答非所问", "听不懂人话", "垃圾", "太差", "真差"),
      "抱歉，没能帮上您。可以换个说法再说一次；需要人工帮助，请回复“人工”。"),
     (("谢谢", "多谢", "感谢", "谢了", "谢啦", "辛苦了", "thanks", "thankyou", "thx"), "不客气，能帮上忙我们很高兴！"),
     (("你是谁", "你是什么", "你叫什么", "是机器人吗", "是真人吗", "你是机器人", "你是人吗"),
@@ -49,7 +49,8 @@ SMALL_TALK = (
     (("好的", "好", "嗯", "嗯嗯", "哦", "噢", "ok", "收到", "知道了", "明白了", "行", "要得", "没问题", "冇问题",
       "好嘞"), "好的，有需要随时找我。"),
 )  # fmt: skip
-_EVERY_PHRASE = sorted({phrase for phrases, _line in SMALL_TALK for phrase in phrases}, key=len, reverse=True)
+# Longest first, so "你好笨" goes before "你好" takes its first two characters (ties in a fixed order).
+_EVERY_PHRASE = sorted({phrase for phrases, _line in SMALL_TALK for phrase in phrases}, key=lambda p: (-len(p), p))
 _FILLERS = re.compile(r"[啊呀呢吧哈嘛吗了的哦喔啦咯嘞哒哟晒你您们同舟小助手]")  # 晒: Cantonese "多谢晒"
 _EMOJI_ONLY = re.compile(r"^[^\w]+$")  # after compact: no letter, digit or Chinese character left
 _ENGLISH = re.compile(r"^[a-z][a-z0-9'\s,.!?]*$")
