@@ -77,6 +77,17 @@ def is_applicant_data(text: str) -> bool:
     return number is not None and len(compact(idcard.canonical(text).replace(number, ""))) <= _NAME_CHARS
 
 
+def fixes_after_booking(message: Inbound, session: Session) -> Text | None:
+    """ "我老婆身份证号填错了" with a booking made and no flow open: a confirmed booking's applicants
+    are not edited (the engine checked that couple), so say how to put it right; None otherwise."""
+    if session.flow is not None or not steps.asks_to_correct_an_applicant(message.text):
+        return None
+    active = active_bookings(session)
+    if not active:
+        return None
+    return Text("\n".join([say.APPLICANTS_ARE_FIXED, *(say.booking_line(b) for b in active)]))
+
+
 def applicant_data(message: Inbound, session: Session) -> Text:
     """An ID number outside a booking: nothing to fill in; not kept, not logged, never a payment."""
     return Text(say.STRAY_ID_NUMBER)

@@ -134,12 +134,16 @@ def has_office(session: Session) -> bool:
 
 def _office_step(message: Inbound, text: str, session: Session, now: datetime) -> str | None:
     choice = _pick(text, session)
-    if choice is None and not absorb(message.text, session, now):
-        elsewhere = offices.current().outside_hunan(message.text)
-        return f"{say.named_outside_hunan(elsewhere)}\n{ask_next(session, now)}" if elsewhere else None
     if choice:
         session.data.update(choice)
-    return ask_next(session, now)
+        return ask_next(session, now)
+    if absorb(message.text, session, now):
+        # "听日下昼" before the office: kept, and said so, or it looks ignored. (The question is
+        # chosen first: it drops a day that cannot be booked.)
+        question = ask_next(session, now)
+        return f"{taken_so_far(session)}\n{question}"
+    elsewhere = offices.current().outside_hunan(message.text)
+    return f"{say.named_outside_hunan(elsewhere)}\n{ask_next(session, now)}" if elsewhere else None
 
 
 def _date_step(message: Inbound, text: str, session: Session, now: datetime) -> str | None:
@@ -373,6 +377,13 @@ def _correction_before_the_summary(message: Inbound, text: str, session: Session
     if session.data.get("step") in (CONFIRM, WHICH) or not any(w in text for w in _WRONG_WORDS):
         return None
     return _correct_applicant(message, text, session, now) if _people(session) else None
+
+
+def asks_to_correct_an_applicant(text: str) -> bool:
+    """ "身份证号填错了", "还能改名字吗": the words of a correction to an applicant's name or ID number."""
+    words = compact(text)
+    named = any(word in words for _field, field_words in _FIELD_WORDS for word in field_words)
+    return named and any(word in words for word in _WRONG_WORDS)
 
 
 def _correct_applicant(message: Inbound, text: str, session: Session, now: datetime) -> str | None:

@@ -14,6 +14,7 @@ import re
 from bot.bookings import idcard
 from bot.messages import Inbound, Session
 from bot.replies import Text
+from handlers import general
 from knowledge import charity, offices
 from knowledge.normalize import compact, is_question, normalize
 
@@ -238,8 +239,9 @@ def _named_kind(words: str, asking: str | None) -> str | None:
 
 
 def _names_a_place(words: str) -> bool:
-    """A short reply with no question in it, given when we asked for a city: some other place."""
-    if not words or is_question(words):
+    """A short reply with no question in it, given when we asked for a city: some other place
+    (not "唔该晒": thanks are no place)."""
+    if not words or is_question(words) or general.small_talk_line(words):
         return False
     return len(words) <= 6 or (len(words) <= 12 and words.endswith(_PLACE_SUFFIXES))
 

@@ -526,6 +526,21 @@ def test_a_couple_moving_their_day_by_a_day_keeps_the_time_and_reaches_the_summa
     assert "改为：长沙市芙蓉区婚姻登记处 12月3日（周四） 09:30" in citizen.say("还是往后推两天吧")
 
 
+@pytest.mark.parametrize("text", ["我老婆身份证号码填错了", "还能改名字吗"])
+def test_a_couple_who_booked_with_a_wrong_id_or_name_hears_how_to_put_it_right(citizen, text):
+    code = book_next_wednesday_930(citizen)
+    reply = citizen.say(text)
+    assert reply.startswith("预约已经约上，申请人的姓名和身份证号不能在这里修改") and "取消预约" in reply
+    assert code in reply and "帮不上忙" not in reply and engine.get(code).active
+
+
+def test_a_day_and_half_day_given_while_the_registry_is_asked_are_kept_and_said(citizen):
+    citizen.say("我想喺長沙登記結婚 有冇位")
+    reply = citizen.say("聽日下晝")  # Cantonese: tomorrow afternoon
+    assert reply.startswith("已记下：长沙市｜11月24日（周二）｜下午。") and "1. 长沙市芙蓉区婚姻登记处" in reply
+    assert "11月24日（周二）下午的时段" in citizen.say("第三個")
+
+
 def test_a_couple_moving_to_another_registry_is_asked_which_one(citizen):
     code = book_next_wednesday_930(citizen)
     reply = citizen.say("我想换个登记处")

@@ -55,7 +55,7 @@ def parse_when(text: str, now: datetime) -> When:
 
 # --- days named in words: 明天, 下周三, 七夕 -------------------------------------------------------
 
-_RELATIVE = {"今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2, "大后天": 3}
+_RELATIVE = {"今天": 0, "今日": 0, "明天": 1, "明日": 1, "听日": 1, "后天": 2, "大后天": 3}  # 听日: Cantonese
 _WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "末": 5}
 _WEEK_OFFSETS = {"上": -1, "本": 0, "这": 0, "下": 1, "下下": 2}
 _WEEKDAY = re.compile(r"(下下|下|上|本|这)?个?(?:周|星期|礼拜)([一二三四五六日天末])")
@@ -164,6 +164,7 @@ _PERIODS = {
     "上半天": MORNING,
     "上昼": MORNING,  # Hunan and Cantonese (上晝); 上半日 is Cantonese too
     "上半日": MORNING,
+    "朝早": MORNING,  # Cantonese
     "下午": AFTERNOON,
     "下半天": AFTERNOON,
     "下昼": AFTERNOON,

@@ -191,6 +191,9 @@ def _in_flow(decision: nlu.Decision, message: Inbound, session: Session) -> Repl
 def _by_intent(decision: nlu.Decision, message: Inbound, session: Session) -> Reply:
     if booking.is_applicant_data(message.text):
         return _tag(booking.applicant_data(message, session), "applicant_data")
+    fixes = booking.fixes_after_booking(message, session)
+    if fixes is not None:
+        return _tag(fixes, "applicant_fix")
     if decision.intent == nlu.CLARIFY:
         # Each option keeps the words it was asked about, so the pick answers them ("那个退了" → cancel).
         offered = [{"intent": name, "text": message.text} for name in decision.options]
