@@ -541,6 +541,12 @@ def test_a_day_and_half_day_given_while_the_registry_is_asked_are_kept_and_said(
     assert "11月24日（周二）下午的时段" in citizen.say("第三個")
 
 
+def test_a_couple_naming_a_lucky_lunar_day_hears_its_solar_date(citizen):
+    reply = citizen.say("我们想农历十月十八在芙蓉区登记")  # Monday 23 November 2026 is the 15th
+    assert "已记下：长沙市芙蓉区婚姻登记处｜11月26日（周四）。" in reply and "11月26日（周四）的时段" in reply
+    assert "12月30日（周三）不能预约" in citizen.say("那冬月廿二呢")
+
+
 def test_a_couple_moving_to_another_registry_is_asked_which_one(citizen):
     code = book_next_wednesday_930(citizen)
     reply = citizen.say("我想换个登记处")

@@ -13,7 +13,7 @@ from datetime import date, time, timedelta
 from functools import cache
 
 import chinese_calendar
-from lunar_python import Lunar
+from lunar_python import Lunar, Solar
 
 from bot.bookings import closures
 
@@ -126,6 +126,20 @@ def peak_name(day: date, staff_peak_label: str = "") -> str:
 def qixi(year: int) -> date:
     """七夕: the 7th day of the 7th lunar month, as a solar date."""
     return _solar(Lunar.fromYmd(year, 7, 7).getSolar())
+
+
+def next_lunar_day(today: date, month: int, day: int) -> date | None:
+    """The next solar date (today or later) of a lunar month and day ("腊月初八"); None when that
+    lunar month has no such day."""
+    year = Solar.fromYmd(today.year, today.month, today.day).getLunar().getYear()
+    for lunar_year in (year, year + 1):
+        try:
+            solar = _solar(Lunar.fromYmd(lunar_year, month, day).getSolar())
+        except Exception:  # lunar_python raises a bare Exception for a day the month lacks
+            return None
+        if solar >= today:
+            return solar
+    return None
 
 
 def next_qixi(today: date) -> date:

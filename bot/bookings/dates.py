@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from bot.bookings.calendar import AFTERNOON, MORNING, next_qixi
+from bot.bookings.calendar import AFTERNOON, MORNING, next_lunar_day, next_qixi
 from knowledge.normalize import normalize
 
 EXAMPLES = "“明天下午”“下周三”“12月3日”“3天后”“下个月5号”"  # what a re-asked date question suggests
@@ -65,8 +65,46 @@ _FIXED_FESTIVALS = {"情人节": (2, 14), "元旦": (1, 1), "圣诞节": (12, 25
 _FESTIVAL = re.compile(r"七夕节?|情人节|元旦|圣诞节")
 
 
+# Lunar dates, as couples choose lucky days: 农历十月十八, 腊月初八, 正月十六, 冬月廿二. Without 农历 or
+# 阴历 a month is read as lunar only when its name or its day's is one the solar calendar never
+# uses (正月, 冬月, 腊月; 初八, 廿二): "十一月十八" stays 18 November.
+_LUNAR_MONTHS = {"正": 1, "冬": 11, "腊": 12} | {name: n for n, name in enumerate("一二三四五六七八九十", 1)}
+_LUNAR_DAY_WORDS = "初十廿卅一二三四五六七八九"
+_LUNAR = re.compile(
+    rf"(农历|阴历|旧历)?\s*(正|冬|腊|十[一二]|[一二三四五六七八九十])月\s*([{_LUNAR_DAY_WORDS}]{{2,3}})"
+)
+
+
+def _lunar_day_number(words: str) -> int | None:
+    if words.startswith("初"):
+        return _NUMERAL_VALUES.get(words[1:]) or (10 if words[1:] == "十" else None)
+    if words.startswith(("廿", "卅")):
+        units = _NUMERAL_VALUES.get(words[1:], 0) if len(words) > 1 else 0
+        return (20 if words[0] == "廿" else 30) + units
+    value = _numeral(words)
+    return value if isinstance(value, int) and 1 <= value <= 30 else None
+
+
+def _lunar(words: str, today: date) -> tuple[date | None, re.Match | None]:
+    match = _LUNAR.search(words)
+    if not match:
+        return None, None
+    prefix, month_name, day_words = match.groups()
+    if not (prefix or month_name in "正冬腊" or day_words[0] in "初廿卅"):
+        return None, None
+    month = _LUNAR_MONTHS.get(month_name) or _numeral(month_name)
+    day = _lunar_day_number(day_words)
+    if not isinstance(month, int) or day is None:
+        return None, match
+    return next_lunar_day(today, month, day), match
+
+
 def _named_day(words: str, today: date) -> tuple[date | None, str]:
-    """Weekdays, 明天-style words and festivals, read before numerals are converted (周三 is not 周3)."""
+    """Weekdays, 明天-style words, lunar dates and festivals, read before numerals are converted
+    (周三 is not 周3)."""
+    lunar, match = _lunar(words, today)
+    if match:
+        return lunar, _blank(words, match)
     if match := _WEEKDAY.search(words):
         week, weekday = match.group(1), _WEEKDAYS[match.group(2)]
         if week is None:  # 周三: the next Wednesday after today
