@@ -21,7 +21,7 @@ MAX_QUESTIONS = 2000
 MAX_CHARS = 100
 
 # 18-digit ID numbers (last may be X) and 11-digit mobile numbers, inside any text.
-_ID_NUMBER = re.compile(r"(?<!\d)\d{14}(\d{3}[\dx])(?![\dx])")
+_ID_NUMBER = re.compile(r"(?<!\d)\d{14}(\d{3}[\dx])(?![\dx])", re.IGNORECASE)  # X as typed, or x once normalised
 _PHONE = re.compile(r"(?<!\d)(1\d{2})\d{4}(\d{4})(?!\d)")
 
 

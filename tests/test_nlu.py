@@ -153,6 +153,12 @@ def test_every_intent_a_question_may_offer_has_words_for_it():
     assert set(nlu.OPTION_LABELS) == set(intents.INTENTS) - set(intents.NEVER_OFFERED)
 
 
+def test_a_clarifying_question_keeps_no_id_number_in_the_clear(chat, always_unsure):
+    chat.say("那个预约我想退了 我身份证11010519491231002X")
+    kept = str(session_of(chat.openid).choices)
+    assert "11010519491231002X" not in kept and "**************002X" in kept
+
+
 def test_a_clarifying_question_lasts_one_message(chat, always_unsure):
     chat.say("那个预约我想退了")
     chat.say("口罩怎么戴")

@@ -20,6 +20,7 @@ The same user not understood NOT_UNDERSTOOD_LIMIT times in a row is offered a pe
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from bot import faq_misses
 from bot import messages as m
 from bot.chat import nlu
 from bot.messages import Inbound, Session
@@ -195,8 +196,10 @@ def _by_intent(decision: nlu.Decision, message: Inbound, session: Session) -> Re
     if fixes is not None:
         return _tag(fixes, "applicant_fix")
     if decision.intent == nlu.CLARIFY:
-        # Each option keeps the words it was asked about, so the pick answers them ("那个退了" → cancel).
-        offered = [{"intent": name, "text": message.text} for name in decision.options]
+        # Each option keeps the words it was asked about, so the pick answers them ("那个退了" → cancel);
+        # ID and phone numbers masked: the session keeps applicants' numbers only encrypted.
+        words = faq_misses.mask_numbers(message.text)
+        offered = [{"intent": name, "text": words} for name in decision.options]
         session.offer(general.INTENT_CHOOSER, offered)
         return Text(nlu.clarifying_question(decision), intent="clarify")
     intent = INTENT_BY_NAME.get(decision.intent, INTENT_BY_NAME["handbook"])  # a number no list wanted
