@@ -18,8 +18,14 @@ TOP3_TARGET = 0.99
 # Batches 1–6 alone read 97.5% declined; batches 7–8 (2026-12-04) are near misses written to find
 # failures (insurance claims, exams, pets, vaccines abroad), and the whole file reads 94.7%.
 DECLINED_TARGET = 0.94
-NOT_TURNED_AWAY_TARGET = 0.98  # residents' dev questions answered or offered suggestions, not declined
-URGENT_DIRECT_TARGET = 0.95  # fever, cough, contact: answered outright by the right entry
+# Residents' dev questions answered or offered suggestions, not declined; and fever, cough, contact
+# answered outright by the right entry. Batch 9 (2026-12-07: long messages telling circumstances
+# before the question) took them from 98.3% and 95% to 93.8% and 92.9%. A round that raised them
+# on dev (scoring each clause, word families; 98.1%, 95.9%) did not carry over to the held-out split
+# (measured once: top-1 85.9 → 85.6%, top-3 94.8 → 95.2%, declined 90.7 → 86.0%), so it was not
+# landed and these floors are the dev level without it.
+NOT_TURNED_AWAY_TARGET = 0.93
+URGENT_DIRECT_TARGET = 0.92
 OUT_OF_SCOPE_PATH = Path(__file__).with_name("handbook_eval_out_of_scope.yaml")
 
 
