@@ -28,39 +28,51 @@ WAIT_SECONDS = 4.0  # WeChat gives up after 5 s, so waiting longer helps nobody
 MESSAGES_PER_MINUTE = 30
 PENDING = "\x00pending"
 
-_BEGIN = """
-if ARGV[4] == '1' and KEYS[6] then  -- the (timestamp, nonce) pair: one body only (protocol.ReplayClaim)
-  if not redis.call('SET', KEYS[6], ARGV[8], 'NX', 'EX', ARGV[9]) and redis.call('GET', KEYS[6]) ~= ARGV[8] then
-    return {'replayed', ''}
+# The scripts' fixed values are written into their text, as strings: every argument a call
+# carries, and every number redis.call turns into text, costs Redis CPU on every message
+# (README, "Performance"). SET … NX GET (Redis 7.0) claims a key and reads what held it in one call.
+_FIXED = f"""
+local PENDING, DEDUPE_TTL, LEASE_MS = '\\0{PENDING[1:]}', '{DEDUPE_TTL_SECONDS}', '{LOCK_LEASE_MS}'
+local PER_MINUTE, IDLE = {MESSAGES_PER_MINUTE}, '{sessions.IDLE_SECONDS}'
+"""
+
+_BEGIN = (
+    _FIXED
+    + """
+if ARGV[2] == '1' then
+  if KEYS[6] then  -- the (timestamp, nonce) pair: one body only (protocol.ReplayClaim)
+    local first = redis.call('SET', KEYS[6], ARGV[4], 'NX', 'EX', ARGV[5], 'GET')
+    if first and first ~= ARGV[4] then return {'replayed', ''} end
   end
-end
-if ARGV[4] == '1' then
-  local seen = redis.call('GET', KEYS[1])
+  local seen = redis.call('SET', KEYS[1], PENDING, 'NX', 'EX', DEDUPE_TTL, 'GET')
   if seen then return {'seen', seen} end
-  redis.call('SET', KEYS[1], ARGV[5], 'EX', ARGV[3])
   local sent = redis.call('INCR', KEYS[4])
-  if sent == 1 then redis.call('EXPIRE', KEYS[4], 60) end
-  if sent > tonumber(ARGV[6]) then return {'limited', ''} end
+  if sent == 1 then redis.call('EXPIRE', KEYS[4], '60') end
+  if sent > PER_MINUTE then return {'limited', ''} end
 end
-if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'locked', ''} end
+if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', LEASE_MS) then return {'locked', ''} end
 local notices = {}
-if ARGV[7] == '1' then
+if ARGV[3] == '1' then
   notices = redis.call('LRANGE', KEYS[5], 0, -1)
-  redis.call('DEL', KEYS[5])
+  if notices[1] then redis.call('DEL', KEYS[5]) end  -- most inboxes are empty: no second call
 end
 return {'run', redis.call('GET', KEYS[3]) or '', notices}
 """
+)
 
-_END = """
-if ARGV[4] ~= '' then redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[5]) end
-if ARGV[2] ~= '' then redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) else redis.call('DEL', KEYS[1]) end
+_END = (
+    _FIXED
+    + """
+if ARGV[3] ~= '' then redis.call('SET', KEYS[3], ARGV[3], 'EX', IDLE) end
+if ARGV[2] ~= '' then redis.call('SET', KEYS[1], ARGV[2], 'EX', DEDUPE_TTL) else redis.call('DEL', KEYS[1]) end
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 if KEYS[4] then
-  redis.call('HSET', KEYS[4], unpack(ARGV, 7))
-  redis.call('EXPIRE', KEYS[4], ARGV[6])
+  redis.call('HSET', KEYS[4], unpack(ARGV, 5))
+  redis.call('EXPIRE', KEYS[4], ARGV[4])
 end
 return 1
 """
+)
 
 
 class Busy(Exception):
@@ -86,6 +98,7 @@ class Turn:
     session: Session | None = None  # set when this delivery should run the message
     earlier_reply: str | None = None  # set for a retry: the first delivery's reply ('' if none came)
     notices: list[str] = field(default_factory=list)  # the user's inbox, emptied by this turn
+    stored: bool = False  # a session was kept for the user when the turn began
 
 
 def begin(openid: str, message_key: str, take_notices: bool = True, replay=None) -> Turn:
@@ -107,10 +120,10 @@ def begin(openid: str, message_key: str, take_notices: bool = True, replay=None)
     turn = Turn(keys, os.urandom(8).hex())
     deadline, claim = time.monotonic() + WAIT_SECONDS, "1"
     while True:
-        args = [turn.token, LOCK_LEASE_MS, DEDUPE_TTL_SECONDS, claim, PENDING, MESSAGES_PER_MINUTE, int(take_notices)]
-        state, value, *rest = store.run_script(_BEGIN, keys, args + replay_args)
+        state, value, *rest = store.run_script(_BEGIN, keys, [turn.token, claim, int(take_notices), *replay_args])
         if state == "run":
             turn.session = sessions.parse(openid, value)
+            turn.stored = bool(value)
             turn.notices = rest[0]
             return turn
         if state == "seen":
@@ -134,7 +147,9 @@ def end(turn: Turn, reply_xml: str, session: Session | None = None, also: tuple 
     user's 48-hour window), so a turn stays two round trips.
     """
     payload = sessions.dump(session) if session is not None else ""
-    keys, args = turn.keys[:3], [turn.token, reply_xml, DEDUPE_TTL_SECONDS, payload, sessions.IDLE_SECONDS]
+    if payload == sessions.FRESH and not turn.stored:
+        payload = ""  # a fresh session is what no key means: nothing to write
+    keys, args = turn.keys[:3], [turn.token, reply_xml, payload]
     if also is not None:
         key, fields, seconds = also
         keys.append(key)
