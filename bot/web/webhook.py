@@ -13,7 +13,6 @@ import time
 from http import HTTPStatus
 from urllib.parse import parse_qsl
 
-from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wsgi import get_input_stream
 
@@ -38,7 +37,7 @@ def mount(flask_wsgi_app, config, max_body_bytes: int):
         started = time.perf_counter()
         # Sixteen hex digits, straight from os.urandom: a UUID object per request cost five times more.
         request_id = environ.get("HTTP_X_REQUEST_ID", "")[:64] or os.urandom(8).hex()
-        args = MultiDict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+        args = _query(environ)
         method = environ["REQUEST_METHOD"]
         try:
             if method == "POST":
@@ -60,14 +59,23 @@ def mount(flask_wsgi_app, config, max_body_bytes: int):
     return wsgi_app
 
 
-def _verify_url(config, args: MultiDict, request_id: str, started: float):
+def _query(environ) -> dict[str, str]:
+    """The query string's fields, the first of each name (as werkzeug's MultiDict gives them), in a
+    plain dict: a MultiDict and its lookups cost more than verifying the signature."""
+    args = {}
+    for name, value in parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True):
+        args.setdefault(name, value)
+    return args
+
+
+def _verify_url(config, args: dict, request_id: str, started: float):
     """WeChat's one-time URL check: prove we know the token by echoing `echostr`."""
     protocol.check_envelope(config, protocol.Envelope.from_args(args))
     _log(request_id, started, 200)
     return 200, args.get("echostr", "").encode(), _PLAIN
 
 
-def _receive(config, environ, args: MultiDict, request_id: str, started: float, max_body_bytes: int):
+def _receive(config, environ, args: dict, request_id: str, started: float, max_body_bytes: int):
     try:
         body = get_input_stream(environ, max_content_length=max_body_bytes).read()
     except RequestEntityTooLarge:
