@@ -107,10 +107,17 @@ def answer(message: Inbound, session: Session) -> str | None:
 
 
 def active_bookings(session: Session) -> list[engine.Booking]:
-    """The user's active bookings, read once per message (session.turn is never saved)."""
+    """The user's active bookings, read once per message (session.turn is never saved), from the
+    booking codes the turn's first script read (bot/chat/turns.py) while they are current."""
     if "active" not in session.turn:
-        session.turn["active"] = engine.active_for_openid(session.openid)
+        session.turn["active"] = engine.active_for_openid(session.openid, session.turn.get("booking_codes"))
     return session.turn["active"]
+
+
+def _forget_bookings(session: Session) -> None:
+    """This message changed the user's bookings: what the turn read of them is out of date."""
+    session.turn.pop("active", None)
+    session.turn.pop("booking_codes", None)
 
 
 def valid_ids_in(text: str) -> list[str]:
@@ -497,7 +504,7 @@ def _submit_booking(message: Inbound, session: Session, now: datetime) -> str:
     )
     if outcome.kind == engine.CONFIRMED:
         session.leave()
-        session.turn.pop("active", None)
+        _forget_bookings(session)
         return say.booked(outcome.booking, office, _cutoff_cn(), slots.ceremony_notice(slots.rules()))
     return _refused(outcome, session, now)
 
@@ -532,7 +539,7 @@ def _submit_reschedule(message: Inbound, session: Session, now: datetime) -> str
     )
     if outcome.kind == engine.RESCHEDULED:
         session.leave()
-        session.turn.pop("active", None)
+        _forget_bookings(session)
         return say.rescheduled(outcome.booking)
     return _refused(outcome, session, now)
 
@@ -540,7 +547,7 @@ def _submit_reschedule(message: Inbound, session: Session, now: datetime) -> str
 def _submit_cancel(message: Inbound, session: Session, now: datetime) -> str:
     outcome = engine.cancel(session.data["code"], now=now, openid=message.openid, rules=slots.rules())
     session.leave()
-    session.turn.pop("active", None)
+    _forget_bookings(session)
     if outcome.kind == engine.CANCELLED:
         return say.cancelled(outcome.booking)
     return f"{outcome.message}。"

@@ -594,8 +594,15 @@ def get(code: str) -> Booking | None:
     return _booking(raw, history) if raw else None
 
 
-def active_for_openid(openid: str) -> list[Booking]:
-    codes = store.client().smembers(_key("openid", openid))
+def openid_key(openid: str) -> str:
+    """The set of a WeChat user's booking codes: a chat turn reads it in the script that opens it."""
+    return _key("openid", openid)
+
+
+def active_for_openid(openid: str, codes: list[str] | None = None) -> list[Booking]:
+    """The user's active bookings by start; `codes`: their booking codes if already read."""
+    if codes is None:
+        codes = store.client().smembers(openid_key(openid))
     return sorted((b for b in map(get, codes) if b and b.active), key=lambda b: b.starts_at)
 
 

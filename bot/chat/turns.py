@@ -1,6 +1,7 @@
 """One message's turn against Redis, in two round trips: `begin` claims the message (retry
-dedupe), locks the user's session and loads it; `end` saves the session, keeps the rendered reply
-for retries and unlocks. Both are Lua scripts, so each step is atomic and the hot path stays fast.
+dedupe), locks the user's session and loads it with their booking codes; `end` saves the session,
+keeps the rendered reply for retries and unlocks. Both are Lua scripts, so each step is atomic
+and the hot path stays fast.
 
 Retries: WeChat resends a message up to three times when we take over 5 s. The first delivery
 claims `dedupe:{sender}:{msgid}`; its reply (before encryption) is kept 5 minutes so every retry
@@ -13,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 
 from bot import inbox, store
+from bot.bookings import engine
 from bot.chat import sessions
 from bot.messages import Session
 
@@ -40,8 +42,8 @@ _BEGIN = (
     _FIXED
     + """
 if ARGV[2] == '1' then
-  if KEYS[6] then  -- the (timestamp, nonce) pair: one body only (protocol.ReplayClaim)
-    local first = redis.call('SET', KEYS[6], ARGV[4], 'NX', 'EX', ARGV[5], 'GET')
+  if KEYS[7] then  -- the (timestamp, nonce) pair: one body only (protocol.ReplayClaim)
+    local first = redis.call('SET', KEYS[7], ARGV[4], 'NX', 'EX', ARGV[5], 'GET')
     if first and first ~= ARGV[4] then return {'replayed', ''} end
   end
   local seen = redis.call('SET', KEYS[1], PENDING, 'NX', 'EX', DEDUPE_TTL, 'GET')
@@ -56,7 +58,7 @@ if ARGV[3] == '1' then
   notices = redis.call('LRANGE', KEYS[5], 0, -1)
   if notices[1] then redis.call('DEL', KEYS[5]) end  -- most inboxes are empty: no second call
 end
-return {'run', redis.call('GET', KEYS[3]) or '', notices}
+return {'run', redis.call('GET', KEYS[3]) or '', notices, redis.call('SMEMBERS', KEYS[6])}
 """
 )
 
@@ -112,6 +114,7 @@ def begin(openid: str, message_key: str, take_notices: bool = True, replay=None)
         sessions.key(openid),
         f"rate:{openid}",
         inbox.key(openid),
+        engine.openid_key(openid),
     ]
     replay_args = []
     if replay is not None:
@@ -125,6 +128,8 @@ def begin(openid: str, message_key: str, take_notices: bool = True, replay=None)
             turn.session = sessions.parse(openid, value)
             turn.stored = bool(value)
             turn.notices = rest[0]
+            # The user's booking codes, read here so a booking question costs no round trip of its own.
+            turn.session.turn["booking_codes"] = rest[1]
             return turn
         if state == "seen":
             turn.earlier_reply = value if value != PENDING else _wait_for_reply(keys[0], deadline)
