@@ -124,6 +124,8 @@ class Registry:
         if districts:
             narrowed = [office for office in districts if office.city in cities]
             return _in_file_order(narrowed or districts, self._offices)
+        if not cities:
+            return []  # most texts name no place: no pass over every office
         return [office for office in self._offices if office.city in cities]
 
     def outside_hunan(self, text: str) -> str | None:

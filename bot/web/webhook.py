@@ -98,4 +98,4 @@ def _log(request_id: str, started: float, status: int, openid="", msg_type="", i
     }
     if reason:
         fields["reason"] = reason
-    log_request(**fields)
+    log_request(fields)
