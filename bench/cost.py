@@ -10,8 +10,9 @@ against a redis-server of its own (a free port, no persistence), so no other cli
 counted, and counts only the messages after the warm-up:
   redis-cpu           INFO's used_cpu_user/used_cpu_sys and commandstats before and after (CPU
                       seconds: steadier than wall clocks, but still moved by a busy machine)
-  redis-instructions  the redis-server runs under `valgrind --tool=callgrind`, instrumentation
-                      switched on by callgrind_control after the warm-up (user space only)
+  redis-instructions  the redis-server runs under `valgrind --tool=callgrind` (and --hz 1),
+                      instrumentation switched on by callgrind_control after the warm-up (user
+                      space only)
   app-instructions    the Python process runs under callgrind, PYTHONHASHSEED=0, instrumentation
                       switched on and off around the messages through callgrind's client requests
                       (a 2-line helper compiled with the system's cc); only the app's process
@@ -70,11 +71,23 @@ def make_app(name: str, url: str):
 # ---- a private redis-server ----------------------------------------------------------------------
 
 
-def start_redis(under: tuple = ()) -> tuple[subprocess.Popen, str]:
+def start_redis(under: tuple = (), options: tuple = ()) -> tuple[subprocess.Popen, str]:
     """A redis-server of our own on a free port (`under`: a command to run it under, e.g. valgrind)."""
     port = free_port()
     proc = subprocess.Popen(
-        [*under, "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        [
+            *under,
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            *options,
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -137,7 +150,10 @@ def redis_part(args) -> None:
 def redis_instructions_part(args) -> None:
     with tempfile.TemporaryDirectory(prefix="tongzhou-cost-") as tmp:
         out = Path(tmp, "callgrind.out")
-        proc, url = start_redis(("valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}"))
+        # hz 1: the server's timer tasks run once a second instead of ten times, so a run slowed by a
+        # busy machine counts hardly more of them.
+        valgrind = ("valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}")
+        proc, url = start_redis(valgrind, ("--hz", "1"))
         try:
             app = make_app(args.app, url)
             messages = bodies(args, time.time_ns() // 1000)
