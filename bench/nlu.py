@@ -85,7 +85,7 @@ def _verdict(measured: float, target: float) -> str:
 def main() -> None:
     sys.path.insert(0, str(ROOT))
     from bot.chat import nlu
-    from knowledge import intents
+    from knowledge import intents, textmodel
     from knowledge.normalize import compact
 
     print("start-up of the classifier, median of 3 fresh processes (jieba excluded: the handbook pays it):")
@@ -102,7 +102,9 @@ def main() -> None:
     print(f"memory the model keeps per worker: {model_memory_mb():.1f} MB; train split {len(intents.split('train'))}")
 
     classifier = intents.current().classifier
-    pipeline = intents.Classifier(intents.split("train")).pipeline  # the same model, as scikit-learn serves it
+    pipeline = textmodel.Classifier(
+        intents.split("train"), intents.CHOSEN
+    ).pipeline  # the same model, as scikit-learn serves it
     base = [text for text, _ in intents.split("test") + intents.split("dev")]
     texts = [f"{text}{n}" for n in range(ROUNDS) for text in base]  # distinct: no cache answers
     now = datetime(2026, 12, 1, 9, tzinfo=ZoneInfo("Asia/Shanghai"))

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from bot.chat import nlu
-from knowledge import intents
+from knowledge import intents, textmodel
 from tests.chat import session_of
 from tests.handbook_eval_table import is_traditional
 
@@ -171,9 +171,9 @@ def test_inside_a_flow_the_stage_never_asks_with_digits(always_unsure):
 
 def test_the_served_arrays_give_scikit_learns_own_probabilities():
     served = intents.current().classifier  # loaded from var/cache/intents, or trained just now
-    pipeline = intents.Classifier(intents.split("train")).pipeline
+    pipeline = textmodel.Classifier(intents.split("train"), intents.CHOSEN).pipeline
     texts = [text for text, _ in intents.split("dev")] + ["", "   ", "hello world", "😀", "👨‍👩‍👧 🥰"]
-    decision = pipeline.decision_function([intents.model_text(t) for t in texts])
+    decision = pipeline.decision_function([textmodel.model_text(t) for t in texts])
     expected = np.exp(decision - decision.max(axis=1, keepdims=True))
     expected /= expected.sum(axis=1, keepdims=True)
     assert served.classes == list(pipeline.classes_)
@@ -183,7 +183,7 @@ def test_the_served_arrays_give_scikit_learns_own_probabilities():
 def test_saved_arrays_load_back_the_same_model(tmp_path):
     served = intents.current().classifier
     served.save(tmp_path / "model.npz")
-    loaded = intents.Scorer.load(tmp_path / "model.npz")
+    loaded = textmodel.Scorer.load(tmp_path / "model.npz")
     texts = [text for text, _ in intents.split("dev")]
     assert loaded.guesses(texts) == served.guesses(texts)
 
