@@ -185,7 +185,7 @@ def _load_or_train() -> Model:
 
 
 def _fingerprint(*sources: Path) -> str:
-    return textmodel.fingerprint(Path(__file__), *sources)
+    return textmodel.fingerprint(*(source.read_bytes() for source in (Path(__file__), *sources)))
 
 
 # The clarifying thresholds, chosen on cross-validated guesses over train and dev together (fifteen

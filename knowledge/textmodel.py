@@ -208,11 +208,12 @@ def _softmax(scores: np.ndarray) -> np.ndarray:
     return exp / exp.sum()
 
 
-def fingerprint(*sources: Path) -> str:
-    """A hash of the sources, this file and the scikit-learn version: what a cached model depends on."""
+def fingerprint(*parts: bytes) -> str:
+    """A hash of what a model was trained from, this file and the scikit-learn version: a cached
+    model's name, so an edit to any of them trains again."""
     from importlib.metadata import version
 
-    digest = hashlib.sha256(version("scikit-learn").encode())
-    for source in (Path(__file__), *sources):
-        digest.update(source.read_bytes())
+    digest = hashlib.sha256(version("scikit-learn").encode() + Path(__file__).read_bytes())
+    for part in parts:
+        digest.update(part)
     return digest.hexdigest()[:16]

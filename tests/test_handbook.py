@@ -1,6 +1,8 @@
 """The prevention-handbook Q&A as residents and editors see it."""
 
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -131,6 +133,27 @@ def test_reload_with_a_good_file_puts_it_in_service(shipped, tmp_path):
 def test_synonyms_make_a_dialect_word_find_the_entry(shipped):
     best, _score = shipped.search("能去老人院看望爷爷不")[0]
     assert best.id == "inst-visit"
+
+
+@pytest.mark.parametrize(
+    ("question", "entry_id"),
+    [
+        ("睡不找觉怎么办", "mind-sleep"),  # a typo: BM25 alone put the homeless-shelter entry first
+        ("甚麼人要居家檢疫", "home-who"),  # Hong Kong's 檢疫 for 隔离: BM25 alone gave the family entry
+        ("超市买菜要戴哪种口罩", "mask-which"),  # BM25 alone gave the shopping entry
+    ],
+)
+def test_the_order_learns_from_how_the_entries_are_asked(shipped, question, entry_id):
+    """The classifier trained on the entries' phrasings puts these first, where BM25's words did not."""
+    assert shipped.search(question, 1)[0][0].id == entry_id
+
+
+def test_a_restart_with_the_same_handbook_loads_its_classifier_without_scikit_learn():
+    """The trained arrays are cached (var/cache/handbook): a start pays neither the import nor the training."""
+    script = "import sys; from knowledge import handbook; handbook.load(); print('sklearn' in sys.modules)"
+    run = lambda: subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)  # noqa: E731
+    run()  # trains and saves, unless an earlier run did
+    assert run().stdout.strip() == "False"
 
 
 def test_scores_are_shares_between_0_and_1_best_first(shipped):
