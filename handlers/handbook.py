@@ -48,7 +48,7 @@ def ask(message: Inbound, session: Session) -> Text:
         faq_misses.record(message.text, message.received_at)
     if decision.kind == handbook.SUGGESTIONS:
         return _suggestions([entry for entry, _score in decision.matches], session)
-    return _not_covered(book, session, recorded)
+    return _not_covered(book, session, recorded, [entry for entry, _score in decision.matches])
 
 
 def follow_up(message: Inbound, session: Session) -> Text | None:
@@ -138,14 +138,22 @@ def _category(book: handbook.Handbook, category: str, session: Session) -> Text:
     return Text("\n".join(lines), intent="faq.category")
 
 
-def _not_covered(book: handbook.Handbook, session: Session, recorded: bool) -> Text:
+def _not_covered(book: handbook.Handbook, session: Session, recorded: bool, nearest: list[handbook.Entry]) -> Text:
+    """Not covered, said plainly; the nearest entry first when there is one (a long message telling
+    its story before the question often scores too low to answer and is still about that entry)."""
     noted = "，我们已记下，会请工作人员补充" if recorded else ""
     lines = [f"抱歉，防疫知识手册里暂时没有这个问题的答案{noted}。"]
     if session.flow is None:
-        session.offer(CHOOSER, [{"category": name} for name in book.categories])
+        choices = [{"entry": entry.id} for entry in nearest] + [{"category": name} for name in book.categories]
+        session.offer(CHOOSER, choices)
+        listed = numbered([*(entry.question for entry in nearest), *book.categories])
+        if nearest:
+            lines.append(f"您问的可能是：{listed.pop(0)}")
         lines.append("您可以换个说法再问，或回复数字查看分类：")
-        lines.extend(numbered(book.categories))
+        lines.extend(listed)
     else:
+        if nearest:
+            lines.append(f"您问的可能是：{nearest[0].question}（直接发送即可）")
         lines.append(f"您可以换个说法再问。手册包括：{'、'.join(book.categories)}。")
     lines.append(HOTLINE_ADVICE)
     return Text("\n".join(lines), intent="faq.not_covered")

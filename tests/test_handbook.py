@@ -260,6 +260,18 @@ def test_an_uncovered_question_says_so_lists_categories_and_gives_the_hotline(r,
     assert router.route(said("1"), session).content.startswith("【口罩】回复数字查看回答：")
 
 
+def test_a_long_story_turned_away_still_names_the_nearest_question_and_1_opens_it(r, shipped, session):
+    """Weeks of sleepless worry told at length (礼拜 is a word the handbook never uses) is not answered
+    outright; the reply says so honestly and puts the nearest entry first, so one digit answers it."""
+    story = "我一到晚上就翻来覆去睡不着，闭眼就想他会不会染上，好几个礼拜了"
+    reply = faq.ask(said(story), session)
+    assert reply.intent == "faq.not_covered"
+    sleep = shipped.by_id["mind-sleep"]
+    assert f"您问的可能是：1. {sleep.question}" in reply.content
+    assert "2. 口罩" in reply.content and "12345" in reply.content
+    assert router.route(said("1"), session).content.startswith(f"【{sleep.question}】")
+
+
 def test_the_menu_lists_categories_then_questions_then_the_answer(r, shipped, session):
     menu = faq.categories(said(""), session)
     assert menu.content.splitlines()[1] == "1. 口罩"

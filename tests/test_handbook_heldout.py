@@ -1,12 +1,13 @@
-"""The handbook on its HELD-OUT test splits (tests/handbook_test.yaml, handbook_test2.yaml,
-handbook_test3.yaml): questions role-played by residents, written and committed before any tuning,
+"""The handbook on its HELD-OUT test splits (tests/handbook_test.yaml and handbook_test2.yaml to
+handbook_test5.yaml): questions role-played by residents, written and committed before any tuning,
 never tuned on. Also: requests that are not prevention questions (tickets, shopping, stocks,
 weather, parcels…) must be declined.
 
 handbook_test.yaml was looked at once tuning began, handbook_test2.yaml (2026-12-02) after that
-day's rounds, handbook_test3.yaml (2026-12-04) after that day's; handbook_test4.yaml, written on
-2026-12-07 before that day's tuning, is the clean measure now (its floors are its first run, before
-any tuning). Run with -s to see the table per category; a held-out question is never printed.
+day's rounds, handbook_test3.yaml (2026-12-04) after that day's, handbook_test4.yaml (2026-12-07)
+three times; handbook_test5.yaml, written blind on 2026-12-08 before that round's change to the
+ranking, is the clean measure now: read once, for that change (its floors are that reading).
+Run with -s to see the table per category; a held-out question is never printed.
 """
 
 from dataclasses import dataclass
@@ -53,8 +54,9 @@ class HeldOut:
 
 
 SPLITS = [
-    HeldOut("handbook_test4.yaml", questions=250, out_of_scope=80, top1=0.85, top3=0.94, declined=0.90),
-    HeldOut("handbook_test3.yaml", questions=220, out_of_scope=70, top1=0.93, top3=0.98, declined=0.88),
+    HeldOut("handbook_test5.yaml", questions=300, out_of_scope=90, top1=0.87, top3=0.95, declined=0.91),
+    HeldOut("handbook_test4.yaml", questions=250, out_of_scope=80, top1=0.87, top3=0.95, declined=0.90),
+    HeldOut("handbook_test3.yaml", questions=220, out_of_scope=70, top1=0.93, top3=0.97, declined=0.88),
     HeldOut("handbook_test.yaml", questions=150, out_of_scope=50, top1=0.93, top3=0.99, declined=0.81),
     HeldOut("handbook_test2.yaml", questions=220, out_of_scope=70, top1=0.89, top3=0.96, declined=0.91),
 ]
