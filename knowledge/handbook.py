@@ -21,6 +21,7 @@ from knowledge.retrieval import Index, Synonyms
 
 HANDBOOK_PATH = Path(__file__).with_name("handbook.yaml")
 SYNONYMS_PATH = Path(__file__).with_name("synonyms.yaml")
+QUESTIONS_PATH = Path(__file__).with_name("handbook_questions.yaml")  # the entry classifier's residents' questions
 
 MAX_ANSWER_BYTES = 2048  # one WeChat text reply
 MIN_ALTERNATIVES = 2
@@ -36,12 +37,13 @@ NAMED_TOPIC_SCORE = 0.4  # below, a question naming a thing the handbook never m
 # (65 at any share, 44 from 0.2).
 NEAREST_SCORE = 0.1
 MAX_SUGGESTIONS = 3
-# The order of the entries is BM25's share plus this many times the probability a classifier trained
-# on the entries' own phrasings gives each entry (textmodel's features: character n-grams and jieba
-# words). The share alone still decides whether the handbook covers a question. Chosen on dev, by
-# batch (README): weight 4 read top-1 96.0% on all of dev against 95.2% for BM25 alone (1, 2, 8, 16:
-# 95.5–95.8%), and 90.6% against 88.2% on the ninth batch, the one never tuned on.
-CLASSIFIER_WEIGHT = 4.0
+# The order of the entries is BM25's share plus this many times the probability a classifier gives
+# each entry (textmodel's features: character n-grams and jieba words), trained on the entries' own
+# phrasings and on residents' questions written for it (QUESTIONS_PATH). The share alone still
+# decides whether the handbook covers a question. Chosen on dev, which the classifier never saw
+# (README): weight 24 read top-1 96.6% on all of dev against 95.2% for BM25 alone (12, 32, 64:
+# 95.5–96.3%), and 94.3% against 88.2% on the ninth batch, the one never tuned on.
+CLASSIFIER_WEIGHT = 24.0
 CACHE_DIR = retrieval.JIEBA_CACHE_DIR.parent / "handbook"  # var/cache/handbook: the trained arrays
 
 ANSWER, SUGGESTIONS, NOT_COVERED = "answer", "suggestions", "not_covered"
@@ -77,14 +79,27 @@ QUESTIONS_KEPT = 4096  # decisions kept per handbook: a few hours of distinct qu
 
 
 class Handbook:
-    def __init__(self, entries: list[Entry], categories: list[str], synonyms: Synonyms):
+    def __init__(
+        self,
+        entries: list[Entry],
+        categories: list[str],
+        synonyms: Synonyms,
+        questions: dict[str, list[str]] | None = None,
+    ):
+        """`questions`: residents' questions per entry id, for the classifier only (never BM25's phrasings)."""
+        questions = questions or {}
         self.entries = tuple(entries)
         self.categories = tuple(categories)
         self.by_id = {entry.id: entry for entry in entries}
         phrasings = [[entry.question, *entry.alternatives] for entry in entries]
         self._index = Index(phrasings, synonyms, [e.answer for e in entries])
         # One entry has nothing to be told apart from (a minimal file, a test): its order is BM25's.
-        self._classifier = _entry_classifier(entries, phrasings) if len(entries) > 1 else None
+        examples = [
+            (text, entry.id)
+            for entry, texts in zip(entries, phrasings, strict=True)
+            for text in [*texts, *questions.get(entry.id, [])]
+        ]
+        self._classifier = _entry_classifier(entries, examples) if len(entries) > 1 else None
         self._related: dict[tuple[str, int], tuple[Entry, ...]] = {}
         # The same question comes again (from many residents, and twice in one message when the router
         # asks whether a digression is a question): its decision is kept for this handbook's life.
@@ -140,11 +155,10 @@ class Handbook:
         return list(self._related[key])
 
 
-def _entry_classifier(entries: list[Entry], phrasings: list[list[str]]):
+def _entry_classifier(entries: list[Entry], examples: list[tuple[str, str]]):
     """A question's probability for each entry (in the handbook's order), from a classifier trained
-    on the entries' phrasings. Its arrays are cached in CACHE_DIR under a hash of the phrasings, so a
-    start with an unchanged handbook only loads them (no scikit-learn)."""
-    examples = [(text, entry.id) for entry, texts in zip(entries, phrasings, strict=True) for text in texts]
+    on the (text, entry id) examples. Its arrays are cached in CACHE_DIR under a hash of the examples,
+    so a start with an unchanged handbook only loads them (no scikit-learn)."""
     path = CACHE_DIR / f"model-{textmodel.fingerprint(repr(examples).encode())}.npz"
     if path.exists():
         scorer = textmodel.Scorer.load(path)
@@ -156,7 +170,11 @@ def _entry_classifier(entries: list[Entry], phrasings: list[list[str]]):
     return lambda question: scorer.probabilities(question)[columns]
 
 
-def load(path: Path | str = HANDBOOK_PATH, synonyms_path: Path | str = SYNONYMS_PATH) -> Handbook:
+def load(
+    path: Path | str = HANDBOOK_PATH,
+    synonyms_path: Path | str = SYNONYMS_PATH,
+    questions_path: Path | str = QUESTIONS_PATH,
+) -> Handbook:
     """Read, validate and index the handbook. Raises HandbookError naming what is wrong."""
     data = _read_yaml(path)
     if not isinstance(data, dict):
@@ -180,7 +198,18 @@ def load(path: Path | str = HANDBOOK_PATH, synonyms_path: Path | str = SYNONYMS_
     empty = [category for category in categories if not any(e.category == category for e in entries)]
     if empty:
         raise HandbookError(f"{path}: categories without entries: {'、'.join(empty)}")
-    return Handbook(entries, categories, load_synonyms(synonyms_path))
+    return Handbook(entries, categories, load_synonyms(synonyms_path), load_questions(questions_path))
+
+
+def load_questions(path: Path | str = QUESTIONS_PATH) -> dict[str, list[str]]:
+    """Residents' questions per entry id. Questions of an id the handbook lacks are not used (an entry
+    removed keeps its questions here until an editor removes them too)."""
+    data = _read_yaml(path)
+    if not isinstance(data, dict) or not all(
+        isinstance(texts, list) and all(isinstance(t, str) and t.strip() for t in texts) for texts in data.values()
+    ):
+        raise HandbookError(f"{path}: expected each entry id to map to a list of questions")
+    return data
 
 
 def load_synonyms(path: Path | str = SYNONYMS_PATH) -> Synonyms:
