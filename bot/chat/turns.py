@@ -53,12 +53,16 @@ if ARGV[2] == '1' then
   if sent > PER_MINUTE then return {'limited', ''} end
 end
 if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', LEASE_MS) then return {'locked', ''} end
-local notices = {}
-if ARGV[3] == '1' then
-  notices = redis.call('LRANGE', KEYS[5], 0, -1)
-  if notices[1] then redis.call('DEL', KEYS[5]) end  -- most inboxes are empty: no second call
+local notices, codes = {}, {}
+-- Most users have neither notices waiting nor bookings: one call finds that out for both.
+if redis.call('EXISTS', KEYS[5], KEYS[6]) > 0 then
+  if ARGV[3] == '1' then
+    notices = redis.call('LRANGE', KEYS[5], 0, -1)
+    if notices[1] then redis.call('DEL', KEYS[5]) end
+  end
+  codes = redis.call('SMEMBERS', KEYS[6])
 end
-return {'run', redis.call('GET', KEYS[3]) or '', notices, redis.call('SMEMBERS', KEYS[6])}
+return {'run', redis.call('GET', KEYS[3]) or '', notices, codes}
 """
 )
 
@@ -68,13 +72,20 @@ _END = (
 if ARGV[3] ~= '' then redis.call('SET', KEYS[3], ARGV[3], 'EX', IDLE) end
 if ARGV[2] ~= '' then redis.call('SET', KEYS[1], ARGV[2], 'EX', DEDUPE_TTL) else redis.call('DEL', KEYS[1]) end
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
-if KEYS[4] then
-  redis.call('HSET', KEYS[4], unpack(ARGV, 5))
-  redis.call('EXPIRE', KEYS[4], ARGV[4])
-end
-return 1
 """
 )
+_ends_writing: dict[tuple, str] = {}
+
+
+def _end_writing(names: tuple, seconds: int) -> str:
+    """_END that also writes the hash KEYS[4] (an `also` of end()): the field names and the expiry in
+    the script's text, the values from ARGV[4] on, so a call carries only the values."""
+    found = _ends_writing.get((names, seconds))
+    if found is None:
+        pairs = ", ".join(f"'{name}', ARGV[{4 + n}]" for n, name in enumerate(names))
+        found = _END + f"redis.call('HSET', KEYS[4], {pairs})\nredis.call('EXPIRE', KEYS[4], '{seconds}')\n"
+        _ends_writing[(names, seconds)] = found
+    return found
 
 
 class Busy(Exception):
@@ -154,12 +165,13 @@ def end(turn: Turn, reply_xml: str, session: Session | None = None, also: tuple 
     payload = sessions.dump(session) if session is not None else ""
     if payload == sessions.FRESH and not turn.stored:
         payload = ""  # a fresh session is what no key means: nothing to write
-    keys, args = turn.keys[:3], [turn.token, reply_xml, payload]
+    keys, args, source = turn.keys[:3], [turn.token, reply_xml, payload], _END
     if also is not None:
         key, fields, seconds = also
         keys.append(key)
-        args += [seconds, *(item for pair in fields.items() for item in pair)]
-    store.run_script(_END, keys, args)
+        args += fields.values()
+        source = _end_writing(tuple(fields), seconds)
+    store.run_script(source, keys, args)
 
 
 def _wait_for_reply(dedupe_key: str, deadline: float) -> str:
