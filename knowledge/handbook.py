@@ -7,7 +7,6 @@ app calls it at start-up so a broken file stops the start and jieba's ~0.6 s is 
 
 import datetime
 import functools
-import heapq
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,7 +115,7 @@ class Handbook:
             return []
         probability = self._classifier(question) if self._classifier else np.zeros(len(self.entries))
         scored = [(number, share, share + CLASSIFIER_WEIGHT * probability[number]) for number, share in shares]
-        return heapq.nlargest(len(scored), scored, key=lambda match: match[2])
+        return sorted(scored, key=lambda match: match[2], reverse=True)
 
     def decide(self, question: str) -> Decision:
         return self._decisions(question)

@@ -9,6 +9,7 @@ gets the same bytes, and a retry that arrives while the first still runs waits f
 instead of running the handler again. Locking: two messages of one user run one after the other.
 """
 
+import functools
 import os
 import time
 from dataclasses import dataclass, field
@@ -74,18 +75,14 @@ if ARGV[2] ~= '' then redis.call('SET', KEYS[1], ARGV[2], 'EX', DEDUPE_TTL) else
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 """
 )
-_ends_writing: dict[tuple, str] = {}
 
 
+@functools.cache
 def _end_writing(names: tuple, seconds: int) -> str:
     """_END that also writes the hash KEYS[4] (an `also` of end()): the field names and the expiry in
     the script's text, the values from ARGV[4] on, so a call carries only the values."""
-    found = _ends_writing.get((names, seconds))
-    if found is None:
-        pairs = ", ".join(f"'{name}', ARGV[{4 + n}]" for n, name in enumerate(names))
-        found = _END + f"redis.call('HSET', KEYS[4], {pairs})\nredis.call('EXPIRE', KEYS[4], '{seconds}')\n"
-        _ends_writing[(names, seconds)] = found
-    return found
+    pairs = ", ".join(f"'{name}', ARGV[{4 + n}]" for n, name in enumerate(names))
+    return _END + f"redis.call('HSET', KEYS[4], {pairs})\nredis.call('EXPIRE', KEYS[4], '{seconds}')\n"
 
 
 class Busy(Exception):
